@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make book` and `make test`. Both set up what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= fashion-mnist
+RESULTS ?= results
+SYSTEM_FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+
+.PHONY: book test setup data train status
+
+# The virtual environment, rebuilt only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[book,dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+
+# Fashion-MNIST from Debian's package when it is missing (the package works offline);
+# otherwise pruning-impact falls back to torchvision's download and says what to do if that fails.
+data:
+	@if [ ! -f $(SYSTEM_FASHION_MNIST) ] && [ ! -d data/fashion-mnist ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    echo "Installing Debian's dataset-fashion-mnist"; \
+	    ( $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null ) \
+	      || echo "apt-get could not install dataset-fashion-mnist; trying torchvision's download instead"; \
+	  fi; \
+	fi
+
+train: setup data
+	$(BIN)/pruning-impact train --profile $(PROFILE) --results $(RESULTS)
+
+status: setup
+	$(BIN)/pruning-impact status --profile $(PROFILE) --results $(RESULTS)
+
+book: train
+
+test: setup
+	$(BIN)/python -m pytest -q

@@ -1,0 +1,21 @@
+"""The errors a user can act on; the CLI prints their message alone, without a traceback."""
+
+
+class PruningImpactError(Exception):
+    """Base of every error that carries a message meant for the user."""
+
+
+class SettingsError(PruningImpactError, ValueError):
+    """A setting, profile or argument that is not valid; the message names it."""
+
+
+class DataError(PruningImpactError):
+    """A dataset that cannot be found or read; the message says how to get it."""
+
+
+class MissingResultsError(PruningImpactError):
+    """Results asked for that are not trained yet; the message names the command that trains them."""
+
+
+class TrainingDivergedError(PruningImpactError):
+    """The loss became NaN or infinite."""

@@ -1,0 +1,93 @@
+"""Named profiles: complete settings for a population, from a seconds-long smoke test to the paper's runs."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .errors import SettingsError
+from .settings import DataSettings, ModelSettings, PopulationSettings, PruningSettings, Settings, TrainSettings
+
+PAPER_SPARSITIES = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
+DEFAULT_PROFILE = "fashion-mnist"
+
+
+def smoke() -> Settings:
+    """Synthetic 12x12 images and a tiny CNN: a whole population trains in seconds, for tests."""
+    return Settings(
+        profile="smoke",
+        data=DataSettings(dataset="synthetic"),
+        model=ModelSettings(arch="small-cnn", widths=(8, 16)),
+        training=TrainSettings(steps=150, batch_size=64, lr=0.1, eval_batch_size=400),
+        pruning=PruningSettings(begin_step=10, end_step=90, frequency=10),
+        population=PopulationSettings(sparsities=(0.0, 0.5, 0.9), population_size=3, dense_population_size=6),
+    )
+
+
+def fashion_mnist() -> Settings:
+    """The offline CPU default: a small BN CNN on Fashion-MNIST, 3 epochs, pruned from 10% to 60% of training.
+
+    K = 10 at every sparsity; the dense level has 2K = 20 models so that two disjoint dense halves
+    of K give the noise floor of every comparison at the sparse populations' size.
+    """
+    return Settings(
+        profile="fashion-mnist",
+        data=DataSettings(dataset="fashion-mnist"),
+        model=ModelSettings(arch="small-cnn", widths=(16, 32, 64)),
+        training=TrainSettings(steps=702, batch_size=256, lr=0.4, weight_decay=5e-4, lr_schedule="onecycle"),
+        pruning=PruningSettings(begin_step=70, end_step=421, frequency=10),
+        population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=10, dense_population_size=20),
+    )
+
+
+def cifar10_wrn() -> Settings:
+    """The paper's CIFAR-10 setting (Sections 2 and 6.1): WRN-28-10, 80,000 steps of batch 128, K = 30.
+
+    Pruning every 2,000 steps between steps 1,000 and 20,000. The paper does not give its learning
+    rate schedule; this uses the usual WRN recipe (lr 0.1, x0.2 at 30/60/80% of training, wd 5e-4).
+    """
+    return Settings(
+        profile="cifar10-wrn",
+        data=DataSettings(dataset="cifar10", augment=True),
+        model=ModelSettings(arch="wrn", depth=28, widen_factor=10),
+        training=TrainSettings(steps=80_000, batch_size=128, lr=0.1, weight_decay=5e-4, lr_schedule="step",
+                               warmup_steps=0, lr_milestones=(0.3, 0.6, 0.8), lr_gamma=0.2, eval_batch_size=500),
+        pruning=PruningSettings(begin_step=1_000, end_step=20_000, frequency=2_000),
+        population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30),
+    )
+
+
+def imagenet_resnet50() -> Settings:
+    """The paper's ImageNet setting: ResNet-50, 32,000 steps of batch 1,024, K = 30.
+
+    Pruning every 500 steps between steps 1,000 and 9,000. The paper calls 32,000 steps "about 90
+    epochs", but 32,000 x 1,024 images is about 26 epochs of ImageNet's 1.28M; the steps are kept
+    as stated, and the usual TPU ResNet-50 recipe is laid over them in proportion: lr 0.4 (0.1 per
+    256 images), warm-up over the first 5% of steps, x0.1 at 1/3, 2/3 and 8/9 of training, label
+    smoothing 0.1, wd 1e-4.
+    """
+    return Settings(
+        profile="imagenet-resnet50",
+        data=DataSettings(dataset="imagenet", augment=True, data_dir="data/imagenet", num_workers=8),
+        model=ModelSettings(arch="resnet50"),
+        training=TrainSettings(steps=32_000, batch_size=1024, lr=0.4, weight_decay=1e-4, lr_schedule="step",
+                               warmup_steps=1_600, lr_milestones=(1 / 3, 2 / 3, 8 / 9), lr_gamma=0.1,
+                               label_smoothing=0.1, eval_batch_size=500),
+        pruning=PruningSettings(begin_step=1_000, end_step=9_000, frequency=500),
+        population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30),
+    )
+
+
+PROFILES: dict[str, Callable[[], Settings]] = {
+    "smoke": smoke,
+    "fashion-mnist": fashion_mnist,
+    "cifar10-wrn": cifar10_wrn,
+    "imagenet-resnet50": imagenet_resnet50,
+}
+
+
+def get_profile(name: str) -> Settings:
+    """The settings of a named profile; an unknown name is a ``SettingsError`` listing the known ones."""
+    try:
+        return PROFILES[name]()
+    except KeyError:
+        raise SettingsError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None

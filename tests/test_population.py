@@ -1,0 +1,110 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pruning_impact import store
+from pruning_impact.cli import main
+from pruning_impact.errors import MissingResultsError
+from pruning_impact.population import model_seed, planned_runs, train_population
+
+
+def run_mtimes(pop_dir):
+    return {p.parent.name + "/" + p.parent.parent.name: p.stat().st_mtime_ns for p in pop_dir.glob("sparsity-*/model-*/DONE")}
+
+
+def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_settings):
+    results = tmp_path / "results"
+    assert main(["train", "--profile", "smoke", "--results", str(results), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Trained 12 model(s), kept 0" in out
+    pop_dir = store.population_dir(results, smoke_settings)
+    for sparsity in (0.0, 0.5, 0.9):
+        predictions, labels = store.load_predictions(results, "smoke", sparsity)
+        assert predictions.shape == (smoke_settings.population.size_at(sparsity), 400)
+        assert predictions.dtype == np.int64 and labels.shape == (400,)
+        run = store.run_dir(pop_dir, sparsity, 0)
+        for name in ("model.pt", "predictions.npy", "top5.npy", "top5_prob.npy", "logits.npy", "metrics.json",
+                     "run.json", "DONE"):
+            assert (run / name).is_file(), name
+        top5 = np.load(run / "top5.npy")
+        np.testing.assert_array_equal(top5[:, 0], predictions[0])
+        assert np.load(run / "top5_prob.npy").dtype == np.float16
+        np.testing.assert_array_equal(np.load(run / "logits.npy").argmax(1), predictions[0])
+        info = json.loads((run / "run.json").read_text())
+        assert info["provenance"]["code_version"] and info["settings"]["profile"] == "smoke"
+    # a second run trains nothing
+    assert main(["train", "--profile", "smoke", "--results", str(results), "--quiet"]) == 0
+    assert "Trained 0 model(s), kept 12" in capsys.readouterr().out
+    assert main(["status", "--profile", "smoke", "--results", str(results)]) == 0
+    status = capsys.readouterr().out
+    assert "missing" not in status and "0.90" in status
+
+
+def test_resume_after_crash_and_damage(tmp_path, smoke_settings):
+    settings = smoke_settings.replace(population={"sparsities": (0.0, 0.5), "population_size": 2,
+                                                  "dense_population_size": 2})
+    report = train_population(settings, tmp_path, progress=False)
+    assert report.trained == 4
+    pop_dir = report.directory
+    before = run_mtimes(pop_dir)
+    crashed = store.run_dir(pop_dir, 0.5, 1)
+    (crashed / "DONE").unlink()  # killed before DONE was written
+    (crashed / "predictions.npy").write_bytes(b"half a file")
+    damaged = store.run_dir(pop_dir, 0.0, 0)
+    with open(damaged / "predictions.npy", "r+b") as f:  # one flipped byte
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([last[0] ^ 1]))
+    assert not store.run_is_done(crashed) and not store.run_is_done(damaged)
+    report = train_population(settings, tmp_path, progress=False)
+    assert (report.trained, report.skipped) == (2, 2)
+    after = run_mtimes(pop_dir)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"model-01/sparsity-0.50", "model-00/sparsity-0.00"}
+    assert store.run_is_done(crashed) and store.run_is_done(damaged)
+
+
+def test_rerun_is_deterministic(tmp_path, smoke_settings):
+    settings = smoke_settings.replace(population={"sparsities": (0.5,), "population_size": 2})
+    train_population(settings, tmp_path / "a", progress=False)
+    train_population(settings, tmp_path / "b", progress=False)
+    a, _ = store.load_predictions(tmp_path / "a", settings, 0.5)
+    b, _ = store.load_predictions(tmp_path / "b", settings, 0.5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[0], a[1])  # different models have different seeds
+
+
+def test_missing_runs_name_the_command(tmp_path):
+    with pytest.raises(MissingResultsError, match="pruning-impact train --profile smoke"):
+        store.load_predictions(tmp_path, "smoke", 0.5)
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    assert main(["train", "--profile", "nope", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown profile 'nope'") and "Traceback" not in err
+    assert main(["train", "--profile", "smoke", "--sparsities", "0", "1.2", "--results", str(tmp_path)]) == 2
+    assert "population.sparsities" in capsys.readouterr().err
+    assert main(["train", "--profile", "smoke", "--population-size", "0", "--results", str(tmp_path)]) == 2
+    assert "population_size" in capsys.readouterr().err
+
+
+def test_seeds_and_plan(smoke_settings):
+    runs = planned_runs(smoke_settings)
+    assert len(runs) == 6 + 3 + 3 and runs[:3] == [(0.0, 0), (0.5, 0), (0.9, 0)]
+    seeds = {model_seed(smoke_settings, s, i) for s, i in runs}
+    assert len(seeds) == len(runs)
+    assert model_seed(smoke_settings, 0.5, 1) == model_seed(smoke_settings.replace(training={"device": "cpu"}), 0.5, 1)
+
+
+def test_prediction_arrays_keep_logits_only_for_few_classes():
+    rng = np.random.default_rng(0)
+    small = store.prediction_arrays(rng.normal(size=(5, 10)).astype(np.float32))
+    large = store.prediction_arrays(rng.normal(size=(5, 1000)).astype(np.float32))
+    assert store.LOGITS_FILE in small and store.LOGITS_FILE not in large
+    assert large[store.TOP5_FILE].shape == (5, 5) and large[store.TOP5_PROB_FILE].dtype == np.float16
+    probs = large[store.TOP5_PROB_FILE].astype(np.float32)
+    assert (np.diff(probs, axis=1) <= 1e-3).all()

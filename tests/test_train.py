@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from pruning_impact.errors import TrainingDivergedError
+from pruning_impact.pruning import kept_count, prunable_modules
+from pruning_impact.settings import TrainSettings
+from pruning_impact.train import lr_at, train_model
+
+
+def test_same_seed_same_predictions(smoke_settings):
+    a = train_model(smoke_settings, 0.5, seed=11, progress=False)
+    b = train_model(smoke_settings, 0.5, seed=11, progress=False)
+    c = train_model(smoke_settings, 0.5, seed=12, progress=False)
+    np.testing.assert_array_equal(a.logits, b.logits)
+    assert not np.array_equal(a.logits, c.logits)
+
+
+def test_trained_model_learns_and_has_exact_layer_sparsity(smoke_settings):
+    trained = train_model(smoke_settings, 0.9, seed=0, progress=False)
+    assert trained.metrics["top1"] > 0.2  # 10 classes: chance is 0.1
+    state = trained.model.state_dict()
+    assert not any("parametrizations" in key for key in state)
+    layers = prunable_modules(trained.model)
+    assert set(layers) == set(trained.metrics["layer_sparsity"])
+    for name in layers:
+        weight = state[f"{name}.weight"]
+        assert int((weight != 0).sum()) == kept_count(weight.numel(), 0.9)
+    classifier = state["classifier.weight"]
+    assert int((classifier == 0).sum()) == 0  # the final layer is not pruned
+
+
+@pytest.mark.parametrize("update", ["masked", "straight_through"])
+def test_both_update_rules_train(smoke_settings, update):
+    settings = smoke_settings.replace(pruning={"update": update})
+    trained = train_model(settings, 0.5, seed=0, progress=False)
+    assert trained.metrics["top1"] > 0.3
+    for name, module in prunable_modules(trained.model).items():
+        assert int((module.weight != 0).sum()) == kept_count(module.weight.numel(), 0.5)
+
+
+def test_nan_loss_stops_with_a_clear_message(smoke_settings):
+    settings = smoke_settings.replace(training={"lr": 1e30})
+    with pytest.raises(TrainingDivergedError, match="lower training.lr"):
+        train_model(settings, 0.0, seed=0, progress=False)
+
+
+def test_learning_rate_schedules():
+    onecycle = TrainSettings(steps=100, lr=1.0, lr_schedule="onecycle")
+    assert lr_at(0, onecycle) == pytest.approx(1 / 25)
+    assert lr_at(25, onecycle) == pytest.approx(1.0)
+    assert lr_at(100, onecycle) == pytest.approx(0.0, abs=1e-9)
+    step = TrainSettings(steps=100, lr=1.0, lr_schedule="step", warmup_steps=10, lr_milestones=(0.5, 0.8), lr_gamma=0.1)
+    assert lr_at(0, step) == pytest.approx(0.1) and lr_at(9, step) == pytest.approx(1.0)
+    assert lr_at(49, step) == pytest.approx(1.0) and lr_at(50, step) == pytest.approx(0.1)
+    assert lr_at(80, step) == pytest.approx(0.01)
