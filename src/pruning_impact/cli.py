@@ -1,4 +1,4 @@
-"""Command line: ``pruning-impact train | status`` (also ``python -m pruning_impact``)."""
+"""Command line: ``pruning-impact train | status | analyze`` (also ``python -m pruning_impact``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from . import store
-from .errors import PruningImpactError
+from .analysis import analyze, format_summary, load_population, write_tables
 from .population import population_status, train_population
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from .settings import Settings
+from .errors import PruningImpactError, SettingsError
 
 DEFAULT_RESULTS = "results"
 
@@ -75,6 +76,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    if not 0 < args.alpha < 1:
+        raise SettingsError(f"--alpha {args.alpha} must lie strictly between 0 and 1")
+    if args.repeats < 1:
+        raise SettingsError(f"--repeats {args.repeats} must be >= 1")
+    settings = settings_from_args(args)
+    population = load_population(args.results, settings)
+    correction = None if args.correction == "none" else args.correction
+    tables = analyze(population, correction=correction, alpha=args.alpha, repeats=args.repeats)
+    folder = write_tables(args.results, settings, tables)
+    k_ref, k_dense = population.reference_size, len(population.top1[0.0])
+    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {k_ref} of {k_dense} dense models, "
+          f"sparse K = {settings.population.population_size}; A/A chance: mean significant classes between two "
+          f"disjoint groups of {population.floor_group_size} dense models over {args.repeats} splits")
+    print(format_summary(tables["class_summary"], tables["aa_calibration"]))
+    counts = tables["pie_counts"]
+    floor = counts["noise_floor_mean"].iloc[0] if len(counts) else float("nan")
+    print(f"PIEs per sparsity (dense-vs-dense noise floor: {floor:.1f}): "
+          + ", ".join(f"{store.format_sparsity(r.sparsity)}: {r.n_pie}" for r in counts.itertuples()))
+    print(f"Tables written to {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pruning-impact", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what is trained and what is missing, per sparsity")
     _add_population_options(status)
     status.set_defaults(func=cmd_status)
+    analysis = commands.add_parser("analyze", help="class-level tests, PIEs and noise floors; writes CSV tables")
+    _add_population_options(analysis)
+    analysis.add_argument("--correction", choices=("none", "fdr_bh", "bonferroni"), default="fdr_bh",
+                          help="multiple-comparison correction shown beside the uncorrected test (default fdr_bh)")
+    analysis.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    analysis.add_argument("--repeats", type=int, default=20, help="random dense splits behind each noise floor")
+    analysis.set_defaults(func=cmd_analyze)
     return parser
 
 

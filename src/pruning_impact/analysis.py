@@ -1,0 +1,154 @@
+"""The paper's analysis of a stored population: top lines, class-level tests, PIEs, noise floors.
+
+Reads predictions through ``store``, computes with ``stats`` and ``pie`` (plain arrays), and writes
+the tables as CSV into the population's ``analysis/`` folder, where the book's notebooks read them.
+
+The dense population is the reference of every comparison. When it holds at least 2K models (K the
+sparse population size), the first K are the reference and every noise floor comes from two
+disjoint random groups of K dense models, so a floor and the comparison it calibrates use the same
+population sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import store
+from .errors import MissingResultsError
+from .pie import modal_labels, pie_counts, pie_evaluation, pie_noise_floor
+from .settings import Settings
+from .stats import calibration_summary, class_level_summary, null_calibration, topline_table
+
+TABLES = ("toplines", "class_summary", "class_tests", "aa_calibration", "pie_counts", "pie_noise_floor",
+          "pie_evaluation", "examples")
+
+
+@dataclass
+class Population:
+    """A stored population's predictions, in memory."""
+
+    settings: Settings
+    class_names: tuple[str, ...]
+    labels: np.ndarray  # [N]
+    top1: dict[float, np.ndarray]  # sparsity -> [K, N]
+    top5: dict[float, np.ndarray]  # sparsity -> [K, N, 5]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def sparse_levels(self) -> list[float]:
+        return [s for s in self.top1 if s > 0]
+
+    @property
+    def reference_size(self) -> int:
+        """K of the dense reference: the sparse population size when the dense one has room for two groups."""
+        k_dense, k = len(self.top1[0.0]), self.settings.population.population_size
+        return k if k_dense >= 2 * k else k_dense
+
+    @property
+    def dense_reference(self) -> np.ndarray:
+        return self.top1[0.0][:self.reference_size]
+
+    @property
+    def floor_group_size(self) -> int:
+        """Size of each of the two disjoint dense groups behind a noise floor."""
+        return min(self.reference_size, len(self.top1[0.0]) // 2)
+
+
+def load_population(results_dir: str | Path, settings: Settings) -> Population:
+    """Every level's top-1 and top-5 predictions; a missing level names the command that trains it."""
+    if 0.0 not in settings.population.sparsities:
+        raise ValueError("the analysis compares against the dense population: sparsity 0 must be among the levels")
+    top1, top5, labels = {}, {}, None
+    for sparsity in sorted(settings.population.sparsities):
+        top1[sparsity], labels = store.load_predictions(results_dir, settings, sparsity)
+        top5[sparsity], _ = store.load_population_arrays(results_dir, settings, sparsity, store.TOP5_FILE)
+    info = store.read_population_info(store.population_dir(results_dir, settings))
+    return Population(settings, tuple(info["class_names"]), labels, top1, top5)
+
+
+def analyze(population: Population, correction: str = "fdr_bh", alpha: float = 0.05, repeats: int = 20,
+            random_samples: int = 100, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """All tables of the analysis (see ``TABLES``), without touching the disk."""
+    labels, num_classes, names = population.labels, population.num_classes, population.class_names
+    reference = population.dense_reference
+    sparse = {s: population.top1[s] for s in population.sparse_levels}
+    corrections = (None, correction) if correction else (None,)
+
+    summary, tests = class_level_summary(reference, sparse, labels, num_classes, alpha, corrections, names)
+    tests["class_name"] = tests["class_name"].astype(str)
+    group = population.floor_group_size
+    tables: dict[str, pd.DataFrame] = {"class_summary": summary, "class_tests": tests}
+    if len(population.top1[0.0]) >= 4 and group >= 2:
+        tables["aa_calibration"] = null_calibration(population.top1[0.0], labels, num_classes, group, repeats, seed,
+                                                    alpha, corrections)
+    else:
+        tables["aa_calibration"] = pd.DataFrame(columns=["repeat", "correction", "half_size", "n_significant"])
+    tables["pie_noise_floor"] = pie_noise_floor(population.top1[0.0], group, repeats, seed) if group >= 1 \
+        else pd.DataFrame(columns=["repeat", "half_size", "n_pie", "pie_fraction"])
+
+    counts = pie_counts(reference, sparse)
+    floor = tables["pie_noise_floor"]["n_pie"]
+    counts["noise_floor_mean"] = floor.mean() if len(floor) else np.nan
+    counts["noise_floor_std"] = floor.std(ddof=1) if len(floor) > 1 else np.nan
+    tables["pie_counts"] = counts
+
+    dense_modes = modal_labels(reference)
+    masks = {s: modal_labels(p) != dense_modes for s, p in sparse.items()}
+    evaluated = {0.0: reference, **sparse}
+    tables["pie_evaluation"] = pie_evaluation(masks, evaluated, labels, random_samples, seed)
+
+    toplines = topline_table(population.top1, labels, population.top5)
+    for corr in corrections:
+        label = corr or "none"
+        part = summary[summary["correction"] == label].set_index("sparsity")["n_significant"]
+        toplines[f"n_significant_{label}"] = toplines["sparsity"].map(part)
+    toplines["n_pie"] = toplines["sparsity"].map(counts.set_index("sparsity")["n_pie"])
+    tables["toplines"] = toplines
+
+    examples = pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "dense_modal": dense_modes})
+    for s, p in sparse.items():
+        examples[f"modal_{store.format_sparsity(s)}"] = modal_labels(p)
+        examples[f"pie_{store.format_sparsity(s)}"] = masks[s]
+    tables["examples"] = examples
+    return tables
+
+
+def write_tables(results_dir: str | Path, settings: Settings, tables: dict[str, pd.DataFrame]) -> Path:
+    """Write each table as ``analysis/<name>.csv`` (atomically); return the folder."""
+    folder = store.analysis_dir(store.population_dir(results_dir, settings))
+    for name, table in tables.items():
+        store.atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode())
+    return folder
+
+
+def read_tables(results_dir: str | Path, settings: Settings) -> dict[str, pd.DataFrame]:
+    """The tables ``write_tables`` wrote; a missing one names the command that makes it."""
+    folder = store.analysis_dir(store.population_dir(results_dir, settings))
+    missing = [n for n in TABLES if not (folder / f"{n}.csv").is_file()]
+    if missing:
+        raise MissingResultsError(f"analysis tables {', '.join(missing)} missing in {folder}; make them with: "
+                                  f"pruning-impact analyze --profile {settings.profile} --results {results_dir}")
+    return {n: pd.read_csv(folder / f"{n}.csv") for n in TABLES}
+
+
+def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:
+    """Table 1 as text: one line per sparsity and correction, with the A/A chance count beside it."""
+    chance = calibration_summary(calibration).set_index("correction") if len(calibration) else None
+    lines = [f"{'sparsity':>8} {'correction':>10} {'acc. diff':>9} {'#signif':>7} {'#incr':>5} {'#decr':>5} "
+             f"{'A/A chance':>10}  largest increase / decrease"]
+    for _, row in summary.iterrows():
+        aa = "-" if chance is None or row["correction"] not in chance.index else \
+            f"{chance.loc[row['correction'], 'mean']:.1f}"
+        up = "-" if pd.isna(row["largest_increase"]) else f"{row['largest_increase_class']} {row['largest_increase']:+.4f}"
+        down = "-" if pd.isna(row["largest_decrease"]) else f"{row['largest_decrease_class']} {row['largest_decrease']:+.4f}"
+        lines.append(f"{store.format_sparsity(row['sparsity']):>8} {row['correction']:>10} "
+                     f"{row['model_accuracy_difference']:>+9.4f} {row['n_significant']:>7} {row['n_increase']:>5} "
+                     f"{row['n_decrease']:>5} {aa:>10}  {up} / {down}")
+    return "\n".join(lines)

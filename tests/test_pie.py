@@ -1,0 +1,71 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pruning_impact.pie import modal_labels, pie_counts, pie_evaluation, pie_mask, pie_noise_floor
+
+
+def test_modal_labels_by_hand_with_ties_to_the_largest_class():
+    predictions = np.array([[1, 2, 0, 5],
+                            [1, 3, 4, 5],
+                            [2, 3, 4, 1],
+                            [2, 2, 0, 1]])
+    # column 0: 1,1,2,2 tie -> 2; column 1: 2,3,3,2 tie -> 3; column 2: 0,4,4,0 tie -> 4; column 3: 5,5,1,1 -> 5
+    np.testing.assert_array_equal(modal_labels(predictions), [2, 3, 4, 5])
+    np.testing.assert_array_equal(modal_labels(np.array([[7, 0], [7, 1], [3, 1]])), [7, 1])
+
+
+def test_modal_labels_match_pandas_mode_max():
+    rng = np.random.default_rng(0)
+    predictions = rng.integers(0, 6, (9, 500))
+    expected = [pd.Series(predictions[:, i]).mode().max() for i in range(500)]
+    np.testing.assert_array_equal(modal_labels(predictions, chunk=64), expected)
+
+
+def test_a_population_against_itself_has_no_pie():
+    rng = np.random.default_rng(1)
+    predictions = rng.integers(0, 10, (5, 300))
+    assert not pie_mask(predictions, predictions).any()
+    assert not pie_mask(predictions, predictions[::-1]).any()  # model order does not matter
+
+
+def test_pie_counts_and_noise_floor():
+    dense = np.array([[0, 1, 2, 3]] * 4)
+    sparse = np.array([[0, 1, 2, 0], [0, 1, 1, 0], [0, 1, 2, 3]])
+    counts = pie_counts(dense, {0.5: sparse}).iloc[0]
+    assert counts["n_pie"] == 1 and counts["pie_fraction"] == 0.25
+    assert pie_noise_floor(dense, half_size=2, repeats=3)["n_pie"].tolist() == [0, 0, 0]
+
+
+def test_pie_evaluation_by_hand():
+    labels = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    pie = np.array([True, True, False, False, False, False, False, False])
+    dense = np.array([[1, 1, 2, 3, 0, 1, 2, 3],    # wrong on example 0 only
+                      [1, 0, 2, 3, 0, 1, 2, 0]])   # wrong on 0, 1 and 7
+    table = pie_evaluation({0.9: pie}, {0.0: dense}, labels, repeats=50, seed=0).set_index("subset")
+    assert table.loc["pie", "top1_mean"] == pytest.approx((0.5 + 0.0) / 2)
+    assert table.loc["non_pie", "top1_mean"] == pytest.approx((1.0 + 5 / 6) / 2)
+    assert table.loc["random", "n_examples"] == 2
+    # the random-sample mean lies near the full-test-set accuracy
+    assert table.loc["random", "top1_mean"] == pytest.approx(((7 / 8) + (5 / 8)) / 2, abs=0.1)
+    assert table.loc["random", "ci_low"] <= table.loc["random", "top1_mean"] <= table.loc["random", "ci_high"]
+
+
+def test_pie_evaluation_is_seeded():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 5, 200)
+    preds = {0.0: rng.integers(0, 5, (4, 200)), 0.9: rng.integers(0, 5, (3, 200))}
+    mask = pie_mask(preds[0.0], preds[0.9])
+    a = pie_evaluation({0.9: mask}, preds, labels, repeats=20, seed=3)
+    b = pie_evaluation({0.9: mask}, preds, labels, repeats=20, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["model_sparsity"]) == {0.0, 0.9}
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="integer"):
+        modal_labels(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="same N"):
+        pie_mask(np.zeros((2, 3), int), np.zeros((2, 4), int))
+    with pytest.raises(ValueError, match=r"\[K >= 1"):
+        modal_labels(np.zeros(3, int))
