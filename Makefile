@@ -35,7 +35,9 @@ train: setup data
 status: setup
 	$(BIN)/pruning-impact status --profile $(PROFILE) --results $(RESULTS)
 
-book: train
+# Train or load the population, analyse it, execute the notebooks into book/, build _build/html.
+book: setup data
+	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS)
 
 test: setup
 	$(BIN)/python -m pytest -q

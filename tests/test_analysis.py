@@ -3,10 +3,11 @@ import pandas as pd
 import pytest
 
 from pruning_impact import store
-from pruning_impact.analysis import TABLES, analyze, load_population, read_tables
+from pruning_impact.analysis import TABLES, AnalysisOptions, analyze, load_population, run_analysis
 from pruning_impact.cli import main
 from pruning_impact.errors import MissingResultsError
 from pruning_impact.pie import modal_labels
+from pruning_impact.population import train_population
 
 
 def test_analyze_cli_writes_every_table(smoke_population, capsys):
@@ -14,7 +15,7 @@ def test_analyze_cli_writes_every_table(smoke_population, capsys):
     assert main(["analyze", "--profile", "smoke", "--results", str(results)]) == 0
     out = capsys.readouterr().out
     assert "Class-level impact (Table 1)" in out and "fdr_bh" in out and "PIEs per sparsity" in out
-    tables = read_tables(results, settings)
+    _, tables = run_analysis(results, settings)
     assert set(tables) == set(TABLES)
     summary = tables["class_summary"]
     assert set(summary["correction"]) == {"none", "fdr_bh"} and set(summary["sparsity"]) == {0.5, 0.9}
@@ -28,7 +29,7 @@ def test_analysis_uses_a_dense_reference_of_k_and_floors_of_the_same_size(smoke_
     results, settings = smoke_population
     population = load_population(results, settings)
     assert population.reference_size == 3 and population.floor_group_size == 3
-    tables = analyze(population, repeats=5, random_samples=10)
+    tables = analyze(population, AnalysisOptions(repeats=5, random_samples=10))
     assert set(tables["aa_calibration"]["half_size"]) == {3}
     assert set(tables["pie_noise_floor"]["half_size"]) == {3}
     counts = tables["pie_counts"].set_index("sparsity")
@@ -41,12 +42,38 @@ def test_analysis_uses_a_dense_reference_of_k_and_floors_of_the_same_size(smoke_
     assert set(evaluation["model_sparsity"]) == {0.0, 0.5, 0.9}
 
 
-def test_missing_tables_name_the_command(tmp_path, smoke_settings):
-    with pytest.raises(MissingResultsError, match="pruning-impact analyze --profile smoke"):
-        read_tables(tmp_path, smoke_settings)
+def test_missing_population_names_the_command(tmp_path, smoke_settings):
+    with pytest.raises(MissingResultsError, match="pruning-impact train --profile smoke"):
+        run_analysis(tmp_path, smoke_settings)
+
+
+def test_tables_are_cached_per_options_and_recomputed_when_a_run_changes(tmp_path, smoke_settings):
+    settings = smoke_settings.replace(population={"sparsities": (0.0, 0.9), "population_size": 2,
+                                                  "dense_population_size": 4})
+    train_population(settings, tmp_path, progress=False)
+    options = AnalysisOptions(repeats=3, random_samples=5)
+    folder, first = run_analysis(tmp_path, settings, options)
+    stamp = (folder / "toplines.csv").stat().st_mtime_ns
+    again_folder, again = run_analysis(tmp_path, settings, options)
+    assert again_folder == folder and (folder / "toplines.csv").stat().st_mtime_ns == stamp
+    pd.testing.assert_frame_equal(first["class_summary"], again["class_summary"])
+    other_folder, _ = run_analysis(tmp_path, settings, AnalysisOptions(repeats=3, random_samples=5, correction=None))
+    assert other_folder != folder
+    run = store.run_dir(store.population_dir(tmp_path, settings), 0.9, 1)
+    (run / "DONE").unlink()
+    train_population(settings, tmp_path, progress=False)  # retrains that run: new DONE, new fingerprint
+    run_analysis(tmp_path, settings, options)
+    assert (folder / "toplines.csv").stat().st_mtime_ns != stamp
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="alpha"):
+        AnalysisOptions(alpha=2)
+    with pytest.raises(ValueError, match="correction"):
+        AnalysisOptions(correction="holm")
 
 
 def test_analyze_cli_refuses_bad_alpha(smoke_population, capsys):
     results, _ = smoke_population
     assert main(["analyze", "--profile", "smoke", "--results", str(results), "--alpha", "2"]) == 2
-    assert "--alpha" in capsys.readouterr().err
+    assert "alpha 2.0 must lie" in capsys.readouterr().err

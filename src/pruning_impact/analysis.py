@@ -11,6 +11,9 @@ population sizes.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +21,15 @@ import numpy as np
 import pandas as pd
 
 from . import store
-from .errors import MissingResultsError
+from .errors import SettingsError
 from .pie import modal_labels, pie_counts, pie_evaluation, pie_noise_floor
+from .population import provenance
 from .settings import Settings
-from .stats import calibration_summary, class_level_summary, null_calibration, topline_table
+from .stats import (CORRECTIONS, calibration_summary, class_level_summary, model_accuracies, null_calibration,
+                    top_k_correct, topline_table)
 
-TABLES = ("toplines", "class_summary", "class_tests", "aa_calibration", "pie_counts", "pie_noise_floor",
+ANALYSIS_PARAMS = "params.json"
+TABLES = ("model_accuracies", "toplines", "class_summary", "class_tests", "aa_calibration", "pie_counts", "pie_noise_floor",
           "pie_evaluation", "examples")
 
 
@@ -73,9 +79,20 @@ def load_population(results_dir: str | Path, settings: Settings) -> Population:
     return Population(settings, tuple(info["class_names"]), labels, top1, top5)
 
 
-def analyze(population: Population, correction: str = "fdr_bh", alpha: float = 0.05, repeats: int = 20,
-            random_samples: int = 100, seed: int = 0) -> dict[str, pd.DataFrame]:
+def model_accuracy_table(population: Population) -> pd.DataFrame:
+    """Top-1 and top-5 of every model (Figure 1's distributions): sparsity, model, top1, top5."""
+    frames = []
+    for sparsity, top1 in population.top1.items():
+        frames.append(pd.DataFrame({"sparsity": sparsity, "model": np.arange(len(top1)),
+                                    "top1": model_accuracies(top1, population.labels),
+                                    "top5": top_k_correct(population.top5[sparsity], population.labels).mean(axis=1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def analyze(population: Population, options: AnalysisOptions | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the analysis (see ``TABLES``), without touching the disk."""
+    options = options or AnalysisOptions()
+    correction, alpha, repeats, seed = options.correction, options.alpha, options.repeats, options.seed
     labels, num_classes, names = population.labels, population.num_classes, population.class_names
     reference = population.dense_reference
     sparse = {s: population.top1[s] for s in population.sparse_levels}
@@ -102,8 +119,9 @@ def analyze(population: Population, correction: str = "fdr_bh", alpha: float = 0
     dense_modes = modal_labels(reference)
     masks = {s: modal_labels(p) != dense_modes for s, p in sparse.items()}
     evaluated = {0.0: reference, **sparse}
-    tables["pie_evaluation"] = pie_evaluation(masks, evaluated, labels, random_samples, seed)
+    tables["pie_evaluation"] = pie_evaluation(masks, evaluated, labels, options.random_samples, seed)
 
+    tables["model_accuracies"] = model_accuracy_table(population)
     toplines = topline_table(population.top1, labels, population.top5)
     for corr in corrections:
         label = corr or "none"
@@ -120,22 +138,64 @@ def analyze(population: Population, correction: str = "fdr_bh", alpha: float = 0
     return tables
 
 
-def write_tables(results_dir: str | Path, settings: Settings, tables: dict[str, pd.DataFrame]) -> Path:
-    """Write each table as ``analysis/<name>.csv`` (atomically); return the folder."""
-    folder = store.analysis_dir(store.population_dir(results_dir, settings))
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Choices of the analysis that change its tables."""
+
+    correction: str | None = "fdr_bh"  # shown beside the uncorrected test (the paper's)
+    alpha: float = 0.05
+    repeats: int = 20  # random dense splits behind each noise floor
+    random_samples: int = 100  # random test samples per PIE_t in the PIE evaluation
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.correction not in CORRECTIONS:
+            raise SettingsError(f"unknown correction {self.correction!r}; use one of none, fdr_bh, bonferroni")
+        if not 0 < self.alpha < 1:
+            raise SettingsError(f"alpha {self.alpha} must lie strictly between 0 and 1")
+        if self.repeats < 1 or self.random_samples < 1:
+            raise SettingsError("repeats and random_samples must be >= 1")
+
+
+def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
+    """Folder name of an analysis: population sizes, levels and options (readable prefix, then a hash)."""
+    pop = settings.population
+    described = {"sparsities": sorted(pop.sparsities), "k": pop.population_size, "k_dense": pop.size_at(0.0),
+                 **dataclasses.asdict(options)}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
+    return f"k{pop.population_size}-dense{pop.size_at(0.0)}-{digest}"
+
+
+def _used_runs(settings: Settings) -> list[tuple[float, int]]:
+    return [(s, i) for s in sorted(settings.population.sparsities) for i in range(settings.population.size_at(s))]
+
+
+def run_analysis(results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions(),
+                 progress: bool = False) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The analysis tables of a stored population: read when they exist for exactly these runs and
+    options, otherwise computed and written (atomically, with the options and provenance)."""
+    pop_dir = store.population_dir(results_dir, settings)
+    folder = store.analysis_dir(pop_dir, analysis_key(settings, options))
+    fingerprint = store.population_fingerprint(pop_dir, _used_runs(settings))
+    params_file = folder / ANALYSIS_PARAMS
+    if params_file.is_file() and all((folder / f"{n}.csv").is_file() for n in TABLES):
+        try:
+            if json.loads(params_file.read_text()).get("population_fingerprint") == fingerprint:
+                return folder, _read_tables(folder)
+        except ValueError:
+            pass  # a damaged params file: compute again
+    if progress:
+        print(f"Analysing {settings.name} into {folder} ...", flush=True)
+    tables = analyze(load_population(results_dir, settings), options)
     for name, table in tables.items():
         store.atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode())
-    return folder
+    store.save_json(params_file, {"options": dataclasses.asdict(options), "settings": settings.to_dict(),
+                                  "population_fingerprint": fingerprint, "provenance": provenance("cpu")})
+    return folder, _read_tables(folder)  # as stored, so a cached and a fresh result look the same
 
 
-def read_tables(results_dir: str | Path, settings: Settings) -> dict[str, pd.DataFrame]:
-    """The tables ``write_tables`` wrote; a missing one names the command that makes it."""
-    folder = store.analysis_dir(store.population_dir(results_dir, settings))
-    missing = [n for n in TABLES if not (folder / f"{n}.csv").is_file()]
-    if missing:
-        raise MissingResultsError(f"analysis tables {', '.join(missing)} missing in {folder}; make them with: "
-                                  f"pruning-impact analyze --profile {settings.profile} --results {results_dir}")
-    return {n: pd.read_csv(folder / f"{n}.csv") for n in TABLES}
+def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
 
 
 def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``pruning-impact train | status | analyze`` (also ``python -m pruning_impact``)."""
+"""Command line: ``pruning-impact train | status | analyze | book`` (also ``python -m pruning_impact``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from . import store
-from .analysis import analyze, format_summary, load_population, write_tables
+from .analysis import AnalysisOptions, format_summary, run_analysis
 from .population import population_status, train_population
-from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from .profiles import DEFAULT_PROFILE, PROFILES, resolve_settings
 from .settings import Settings
-from .errors import PruningImpactError, SettingsError
+from .errors import PruningImpactError
 
 DEFAULT_RESULTS = "results"
 
@@ -24,27 +24,21 @@ def _add_population_options(parser: argparse.ArgumentParser) -> None:
                         help="models at sparsity 0 (default: the profile's)")
     parser.add_argument("--sparsities", type=float, nargs="+", metavar="T", help="final sparsities, e.g. 0 0.5 0.9")
     parser.add_argument("--data-dir", help="where the dataset is looked for (default: the profile's)")
+    parser.add_argument("--seed", type=int, help="base seed of the population (default: the profile's)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="training device (default: auto)")
+
+
+def _add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--correction", choices=("none", "fdr_bh", "bonferroni"), default="fdr_bh",
+                        help="multiple-comparison correction shown beside the uncorrected test (default fdr_bh)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--repeats", type=int, default=20, help="random dense splits behind each noise floor")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The profile's settings with the command line's overrides applied (and validated)."""
-    settings = get_profile(args.profile)
-    population, data, training = {}, {}, {}
-    if args.population_size is not None:
-        population["population_size"] = args.population_size
-        if args.dense_population_size is None and settings.population.dense_population_size is not None:
-            ratio = settings.population.dense_population_size / settings.population.population_size
-            population["dense_population_size"] = max(int(round(ratio * args.population_size)), 1)
-    if args.dense_population_size is not None:
-        population["dense_population_size"] = args.dense_population_size
-    if args.sparsities is not None:
-        population["sparsities"] = tuple(args.sparsities)
-    if args.data_dir is not None:
-        data["data_dir"] = args.data_dir
-    if args.device is not None:
-        training["device"] = args.device
-    return settings.replace(population=population, data=data, training=training)
+    return resolve_settings(args.profile, args.population_size, args.dense_population_size, args.sparsities,
+                            args.seed, args.data_dir, args.device)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -77,25 +71,38 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    if not 0 < args.alpha < 1:
-        raise SettingsError(f"--alpha {args.alpha} must lie strictly between 0 and 1")
-    if args.repeats < 1:
-        raise SettingsError(f"--repeats {args.repeats} must be >= 1")
+    options = AnalysisOptions(correction=None if args.correction == "none" else args.correction,
+                              alpha=args.alpha, repeats=args.repeats)
     settings = settings_from_args(args)
-    population = load_population(args.results, settings)
-    correction = None if args.correction == "none" else args.correction
-    tables = analyze(population, correction=correction, alpha=args.alpha, repeats=args.repeats)
-    folder = write_tables(args.results, settings, tables)
-    k_ref, k_dense = population.reference_size, len(population.top1[0.0])
-    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {k_ref} of {k_dense} dense models, "
-          f"sparse K = {settings.population.population_size}; A/A chance: mean significant classes between two "
-          f"disjoint groups of {population.floor_group_size} dense models over {args.repeats} splits")
+    folder, tables = run_analysis(args.results, settings, options, progress=True)
+    pop = settings.population
+    k_ref = pop.population_size if pop.size_at(0.0) >= 2 * pop.population_size else pop.size_at(0.0)
+    group = int(tables["pie_noise_floor"]["half_size"].iloc[0]) if len(tables["pie_noise_floor"]) else 0
+    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {k_ref} of {pop.size_at(0.0)} dense "
+          f"models, sparse K = {pop.population_size}; A/A chance: mean significant classes between two disjoint "
+          f"groups of {group} dense models over {args.repeats} splits")
     print(format_summary(tables["class_summary"], tables["aa_calibration"]))
     counts = tables["pie_counts"]
     floor = counts["noise_floor_mean"].iloc[0] if len(counts) else float("nan")
     print(f"PIEs per sparsity (dense-vs-dense noise floor: {floor:.1f}): "
           + ", ".join(f"{store.format_sparsity(r.sparsity)}: {r.n_pie}" for r in counts.itertuples()))
-    print(f"Tables written to {folder}")
+    print(f"Tables in {folder}")
+    return 0
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from .book import build_book
+
+    parameters = {"correction": args.correction, "alpha": args.alpha, "repeats": args.repeats}
+    for name in ("population_size", "dense_population_size", "seed"):
+        if getattr(args, name) is not None:
+            parameters[name] = getattr(args, name)
+    if args.sparsities is not None:
+        parameters["sparsities"] = list(args.sparsities)
+    settings_from_args(args)  # validates the overrides before anything runs
+    index = build_book(args.profile, root=args.root, book_root=args.output, results_dir=args.results,
+                       train=not args.no_train, data_dir=args.data_dir, device=args.device, **parameters)
+    print(f"The book is built: open {index}")
     return 0
 
 
@@ -111,11 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
     analysis = commands.add_parser("analyze", help="class-level tests, PIEs and noise floors; writes CSV tables")
     _add_population_options(analysis)
-    analysis.add_argument("--correction", choices=("none", "fdr_bh", "bonferroni"), default="fdr_bh",
-                          help="multiple-comparison correction shown beside the uncorrected test (default fdr_bh)")
-    analysis.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    analysis.add_argument("--repeats", type=int, default=20, help="random dense splits behind each noise floor")
+    _add_analysis_options(analysis)
     analysis.set_defaults(func=cmd_analyze)
+    book = commands.add_parser("book", help="train or load the population, execute the notebooks, build the HTML")
+    _add_population_options(book)
+    _add_analysis_options(book)
+    book.add_argument("--root", default=".", help="the repository (with notebooks/, book/, _config.yml); default .")
+    book.add_argument("--output", help="build the book in this folder instead of the repository")
+    book.add_argument("--no-train", action="store_true", help="only use models that are already trained")
+    book.set_defaults(func=cmd_book)
     return parser
 
 

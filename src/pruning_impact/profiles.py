@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import SettingsError
 from .settings import DataSettings, ModelSettings, PopulationSettings, PruningSettings, Settings, TrainSettings
@@ -91,3 +91,28 @@ def get_profile(name: str) -> Settings:
         return PROFILES[name]()
     except KeyError:
         raise SettingsError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
+
+
+def resolve_settings(profile: str, population_size: int | None = None, dense_population_size: int | None = None,
+                     sparsities: list[float] | tuple[float, ...] | None = None, seed: int | None = None,
+                     data_dir: str | None = None, device: str | None = None) -> Settings:
+    """A profile's settings with overrides (from the command line or a notebook's parameters) applied.
+
+    A new ``population_size`` K keeps the profile's ratio of dense to sparse models (2K by default).
+    """
+    settings = get_profile(profile)
+    population: dict[str, Any] = {}
+    if population_size is not None:
+        population["population_size"] = int(population_size)
+        if dense_population_size is None and settings.population.dense_population_size is not None:
+            ratio = settings.population.dense_population_size / settings.population.population_size
+            population["dense_population_size"] = max(int(round(ratio * int(population_size))), 1)
+    if dense_population_size is not None:
+        population["dense_population_size"] = int(dense_population_size)
+    if sparsities is not None:
+        population["sparsities"] = tuple(float(s) for s in sparsities)
+    if seed is not None:
+        population["seed"] = int(seed)
+    data = {"data_dir": data_dir} if data_dir is not None else {}
+    training = {"device": device} if device is not None else {}
+    return settings.replace(population=population, data=data, training=training)

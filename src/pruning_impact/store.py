@@ -7,7 +7,7 @@ Layout of a population (its folder is named by profile and settings hash)::
         labels.npy             test labels [N] in the fixed test order
         sparsity-0.90/model-03/
             model.pt  predictions.npy  top5.npy  top5_prob.npy  logits.npy  metrics.json  run.json  DONE
-        analysis/              tables written by the analysis
+        analysis/<key>/        tables of one analysis (key: population sizes and options)
 
 Every file is written to a temporary name and renamed into place. ``DONE`` is written last and
 holds the SHA-256 of the run's other files: a run without it, or whose files no longer match it,
@@ -61,8 +61,9 @@ def run_dir(pop_dir: Path, sparsity: float, index: int) -> Path:
     return sparsity_dir(pop_dir, sparsity) / f"model-{index:02d}"
 
 
-def analysis_dir(pop_dir: Path) -> Path:
-    return pop_dir / ANALYSIS_DIR
+def analysis_dir(pop_dir: Path, key: str) -> Path:
+    """Tables of one analysis (its options and population sizes are in ``key``)."""
+    return pop_dir / ANALYSIS_DIR / key
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -185,6 +186,15 @@ def finished_indices(pop_dir: Path, sparsity: float, verify: bool = False) -> li
         if child.is_dir() and child.name[6:].isdigit() and run_is_done(child, verify=verify):
             indices.append(int(child.name[6:]))
     return indices
+
+
+def population_fingerprint(pop_dir: Path, runs: list[tuple[float, int]]) -> str:
+    """A digest of the DONE files of these runs: it changes when any of them is retrained."""
+    digest = hashlib.sha256()
+    for sparsity, index in runs:
+        path = run_dir(pop_dir, sparsity, index) / DONE_FILE
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()[:16]
 
 
 def train_command(settings: Settings, results_dir: str | Path, sparsities: list[float] | None = None) -> str:

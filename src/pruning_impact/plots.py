@@ -1,0 +1,155 @@
+"""Figures of the book, drawn from the analysis tables (and images for galleries); each returns a
+matplotlib figure and neither trains nor writes results."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are saved or shown inline by the notebook; never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .pruning import PolynomialDecay  # noqa: E402
+
+SUBSET_LABELS = {"pie": "PIE$_t$", "non_pie": "non-PIE$_t$", "random": "random sample (|PIE$_t$| images)"}
+
+
+def set_style() -> None:
+    """One style for every figure: white grid, colour-blind palette, sizes readable in print."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.autolayout": False,
+                         "axes.titleweight": "bold"})
+
+
+def _percent(t: float) -> str:
+    return f"{100 * t:.0f}%"
+
+
+def schedule_figure(begin_step: int, end_step: int, frequency: int, total_steps: int,
+                    sparsities: Sequence[float], power: float = 3.0, initial_sparsity: float = 0.0):
+    """Scheduled sparsity against training step for each final sparsity, mask updates marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    steps = np.arange(total_steps + 1)
+    for t in sorted(s for s in sparsities if s > 0):
+        schedule = PolynomialDecay(initial_sparsity, t, begin_step, end_step, frequency, power)
+        ax.plot(steps, [schedule.sparsity_at(s) for s in steps], label=f"t = {_percent(t)}")
+        updates = schedule.update_steps()
+        ax.scatter(updates, [schedule.sparsity_at(s) for s in updates], s=10, zorder=3)
+    ax.axvspan(begin_step, end_step, color="grey", alpha=0.1, label="pruning window")
+    ax.set(xlabel="training step", ylabel="sparsity (fraction of weights set to zero)", ylim=(0, 1), xlim=(0, total_steps))
+    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_distributions(model_accuracies: pd.DataFrame, title_suffix: str = ""):
+    """Figure 1: the distribution of top-1 and top-5 accuracy over the models of each sparsity."""
+    data = model_accuracies.assign(level=model_accuracies["sparsity"].map(_percent))
+    order = [_percent(s) for s in sorted(model_accuracies["sparsity"].unique())]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, metric in zip(axes, ("top1", "top5")):
+        sns.boxplot(data=data, x="level", y=metric, order=order, ax=ax, color="white", width=0.5, fliersize=0)
+        sns.stripplot(data=data, x="level", y=metric, order=order, ax=ax, hue="level", hue_order=order,
+                      size=4, jitter=0.15, legend=False)
+        ax.set(xlabel="sparsity t", ylabel=f"{metric.replace('top', 'top-')} test accuracy",
+               title=f"{metric.replace('top', 'Top-')}{title_suffix}")
+    fig.tight_layout()
+    return fig
+
+
+def class_impact_figure(class_tests: pd.DataFrame, title: str = "", only_significant: bool = False, max_classes: int = 60):
+    """Figures 3 and 8: normalized recall difference (bars) and absolute recall difference (points) per class.
+
+    Significant classes are drawn solid, the others faded; with many classes only the significant
+    ones (at most ``max_classes``, every n-th label shown) are drawn, as in the paper.
+    """
+    table = class_tests.sort_values("normalized_recall_difference").reset_index(drop=True)
+    if only_significant or len(table) > max_classes:
+        table = table[table["significant"]].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(table) + 2), 4.2))
+    if table.empty:
+        ax.text(0.5, 0.5, "no class passes the significance test", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        fig.suptitle(title)
+        return fig
+    x = np.arange(len(table))
+    up, down = sns.color_palette()[0], sns.color_palette()[3]
+    for xi, height, significant in zip(x, table["normalized_recall_difference"], table["significant"]):
+        ax.bar(xi, height, color=up if height >= 0 else down, alpha=1.0 if significant else 0.3, width=0.75)
+    ax.scatter(x, table["absolute_recall_difference"], color="black", s=18, zorder=3, label="absolute recall difference")
+    ax.axhline(0, color="black", linewidth=0.8)
+    step = max(1, len(table) // 40)
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels(table["class_name"].astype(str)[::step], rotation=60, ha="right", fontsize="small")
+    ax.set_ylabel("difference (sparse - dense)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[0]),
+               plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[3]),
+               plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.3),
+               plt.Line2D([], [], marker="o", color="black", linestyle="")]
+    ax.legend(handles, ["normalized recall difference > 0 (significant)", "normalized recall difference < 0 (significant)",
+                        "not significant", "absolute recall difference"], fontsize="x-small", loc="best")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def pie_counts_figure(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, title: str = ""):
+    """PIE counts per sparsity against the dense-vs-dense noise floor (mean and 95% range over splits)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    labels = [_percent(s) for s in pie_counts["sparsity"]]
+    ax.bar(labels, pie_counts["n_pie"], color=sns.color_palette()[0], label="PIE$_t$: dense vs t-sparse")
+    if len(noise_floor):
+        low, high = np.percentile(noise_floor["n_pie"], [2.5, 97.5])
+        ax.axhspan(low, high, color="grey", alpha=0.25, label="dense vs dense (95% of splits)")
+        ax.axhline(noise_floor["n_pie"].mean(), color="black", linestyle="--", linewidth=1, label="dense vs dense (mean)")
+    ax.set(xlabel="sparsity t", ylabel="number of PIEs", title=title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def pie_evaluation_figure(evaluation: pd.DataFrame, model_sparsities: Sequence[float], title: str = ""):
+    """Figures 4 and 10: top-1 on PIE_t, non-PIE_t and random samples, against the t PIEs were found at.
+
+    One panel per evaluated population (``model_sparsities``); bands are the 95% intervals.
+    """
+    fig, axes = plt.subplots(1, len(model_sparsities), figsize=(4.2 * len(model_sparsities), 3.8), sharey=True,
+                             squeeze=False)
+    palette = dict(zip(SUBSET_LABELS, sns.color_palette("colorblind", 3)))
+    for ax, model_sparsity in zip(axes[0], model_sparsities):
+        part = evaluation[evaluation["model_sparsity"] == model_sparsity]
+        for subset, label in SUBSET_LABELS.items():
+            rows = part[part["subset"] == subset].sort_values("pie_sparsity")
+            if rows.empty:
+                continue
+            x = [_percent(s) for s in rows["pie_sparsity"]]
+            ax.plot(x, rows["top1_mean"], marker="o", color=palette[subset], label=label)
+            ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=palette[subset], alpha=0.2)
+        kind = "dense" if model_sparsity == 0 else f"{_percent(model_sparsity)}-sparse"
+        ax.set(xlabel="PIE$_t$ identified at sparsity t", title=f"{kind} models", ylim=(0, 1.02))
+    axes[0][0].set_ylabel("top-1 accuracy")
+    axes[0][-1].legend(fontsize="small", loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_gallery(images: np.ndarray, captions: Sequence[str], columns: int = 8, title: str = ""):
+    """A grid of test images with a caption under each."""
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.45 * columns, 1.75 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, image, caption in zip(axes.flat, images, captions):
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+        ax.set_title(caption, fontsize=6.5)
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    return fig
