@@ -74,6 +74,19 @@ def _normalizer(mean: tuple[float, ...], std: tuple[float, ...]) -> Callable[[to
     return normalize
 
 
+def images_to_input(dataset: str, images: np.ndarray) -> torch.Tensor:
+    """Raw uint8 images [N, H, W] or [N, H, W, C] (as ``test_images`` gives) to a normalized float batch [N, C, H, W]."""
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    return _normalizer(*NORMALIZATION[dataset])(x)
+
+
+def pixel_bounds(dataset: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-channel (low, high, std) [1, C, 1, 1] of normalized inputs, for attacks bounded in pixel units."""
+    mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in NORMALIZATION[dataset])
+    return (0 - mean) / std, (1 - mean) / std, std
+
+
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
     """Zero-pad by ``padding``, crop back to size at a random offset, flip half horizontally (per image)."""
     n, _, h, w = images.shape
@@ -118,7 +131,7 @@ class InMemoryImages(ImageData):
             yield self.normalize(self.test_x[start:stop].to(device)), self.test_y[start:stop].to(device)
 
     def test_images(self, indices) -> np.ndarray:
-        images = self.test_x[torch.as_tensor(np.asarray(indices), dtype=torch.long)].permute(0, 2, 3, 1).numpy()
+        images = self.test_x[torch.from_numpy(np.array(indices, dtype=np.int64))].permute(0, 2, 3, 1).numpy()
         return images[..., 0] if images.shape[-1] == 1 else images
 
 

@@ -126,14 +126,34 @@ def prediction_arrays(logits: np.ndarray) -> dict[str, np.ndarray]:
     return arrays
 
 
-def write_run(directory: Path, model_state: bytes, logits: np.ndarray, metrics: dict, run_info: dict) -> None:
-    """Write a finished run's files, then ``DONE`` with their checksums."""
-    payloads = {MODEL_FILE: model_state, METRICS_FILE: json_bytes(metrics), RUN_FILE: json_bytes(run_info)}
-    payloads.update({name: npy_bytes(array) for name, array in prediction_arrays(logits).items()})
+def write_finished(directory: Path, payloads: dict[str, bytes]) -> None:
+    """Write files atomically, then ``DONE`` with their checksums: the folder is finished only then."""
     for name, payload in payloads.items():
         atomic_write_bytes(directory / name, payload)
     checksums = {name: hashlib.sha256(payload).hexdigest() for name, payload in payloads.items()}
     save_json(directory / DONE_FILE, {"sha256": checksums})
+
+
+def write_run(directory: Path, model_state: bytes, logits: np.ndarray, metrics: dict, run_info: dict) -> None:
+    """Write a finished run's files, then ``DONE`` with their checksums."""
+    payloads = {MODEL_FILE: model_state, METRICS_FILE: json_bytes(metrics), RUN_FILE: json_bytes(run_info)}
+    payloads.update({name: npy_bytes(array) for name, array in prediction_arrays(logits).items()})
+    write_finished(directory, payloads)
+
+
+def robustness_dir(run: Path, key: str) -> Path:
+    """Per-example predictions of one model on corrupted and adversarial test sets (one evaluation key)."""
+    return run / f"robustness-{key}"
+
+
+def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
+    return pop_dir / "robustness" / key
+
+
+def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, version: int) -> Path:
+    """A cached corrupted test set: dataset and subsample in the folder, corruption, severity and constants'
+    version in the file name."""
+    return Path(results_dir) / "corrupted" / dataset_key / f"{name}-s{severity}-v{version}.npy"
 
 
 def run_is_done(directory: Path, verify: bool = True) -> bool:

@@ -1,0 +1,87 @@
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pruning_impact.book import BookError, build_book, markdown_table, notebook_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ["intro", "method", "01_setup", "02_class_impact", "03_pie", "04_paper_vs_book", "rerun", "discussion",
+            "references"]
+
+
+@pytest.fixture(scope="module")
+def smoke_book(smoke_population, tmp_path_factory):
+    results, settings = smoke_population
+    book_root = tmp_path_factory.mktemp("book")
+    index = build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False)
+    return book_root, index, results, settings
+
+
+def test_every_chapter_is_built(smoke_book):
+    book_root, index, _, _ = smoke_book
+    assert index.is_file()
+    for chapter in CHAPTERS:
+        assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
+    assert len(notebook_sources(ROOT)) == 4
+
+
+def test_every_figure_is_in_the_html(smoke_book):
+    book_root, _, _, _ = smoke_book
+    html_dir = book_root / "_build" / "html" / "book"
+    expected = {"01_setup": 2, "02_class_impact": 2, "03_pie": 5}
+    for page, count in expected.items():
+        html = (html_dir / f"{page}.html").read_text()
+        images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+        assert len(images) >= count, page
+        for src in images:
+            assert (html_dir / src).is_file(), src
+        assert "Fig. " in html
+
+
+def test_glued_numbers_match_the_tables(smoke_book):
+    book_root, _, results, settings = smoke_book
+    from pruning_impact.analysis import run_analysis
+
+    _, tables = run_analysis(results, settings)
+    toplines = tables["toplines"].set_index("sparsity")
+    html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
+    assert f'<span class="pasted-text">{100 * toplines.loc[0.0, "top1_mean"]:.2f}</span>' in html
+    pie_html = (book_root / "_build" / "html" / "book" / "03_pie.html").read_text()
+    n_pie = int(tables["pie_counts"].set_index("sparsity").loc[0.9, "n_pie"])
+    assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
+    verdicts = (book_root / "_build" / "html" / "book" / "04_paper_vs_book.html").read_text()
+    assert re.search(r"reproduced|not reproduced|inconclusive", verdicts)
+    intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
+    assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages
+
+
+def test_a_second_build_keeps_executed_notebooks(smoke_book):
+    book_root, _, results, _ = smoke_book
+    notebook = book_root / "book" / "01_setup.ipynb"
+    stamp = notebook.stat().st_mtime_ns
+    build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False)
+    assert notebook.stat().st_mtime_ns == stamp
+
+
+def test_a_failing_notebook_stops_the_build(smoke_population, tmp_path):
+    results, _ = smoke_population
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, root / name)
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.ipynb", "figures", "*.json"))
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / "01_setup.py").write_text(
+        '# %% tags=["parameters"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n')
+    with pytest.raises(BookError, match="01_setup.py failed: RuntimeError: planted failure"):
+        build_book("smoke", root=root, results_dir=results, progress=False, train=False)
+    assert not (root / "book" / "01_setup.ipynb").exists()
+
+
+def test_markdown_table():
+    table = pd.DataFrame({"a": [1, 2], "b": [0.123456, None], "c": ["x|y", "z"]})
+    assert markdown_table(table, digits=3).splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.123 | x/y |",
+                                                            "| 2 | - | z |"]
