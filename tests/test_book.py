@@ -8,7 +8,7 @@ import pytest
 from pruning_impact.book import BookError, build_book, markdown_table, notebook_sources
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["intro", "method", "01_setup", "02_class_impact", "03_pie", "04_paper_vs_book", "rerun", "discussion",
+CHAPTERS = ["intro", "method", "01_setup", "02_class_impact", "03_pie", "04_robustness", "05_paper_vs_book", "rerun", "discussion",
             "references"]
 
 
@@ -25,13 +25,13 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(notebook_sources(ROOT)) == 4
+    assert len(notebook_sources(ROOT)) == 5
 
 
 def test_every_figure_is_in_the_html(smoke_book):
     book_root, _, _, _ = smoke_book
     html_dir = book_root / "_build" / "html" / "book"
-    expected = {"01_setup": 2, "02_class_impact": 2, "03_pie": 5}
+    expected = {"01_setup": 2, "02_class_impact": 2, "03_pie": 5, "04_robustness": 1}
     for page, count in expected.items():
         html = (html_dir / f"{page}.html").read_text()
         images = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
@@ -52,7 +52,7 @@ def test_glued_numbers_match_the_tables(smoke_book):
     pie_html = (book_root / "_build" / "html" / "book" / "03_pie.html").read_text()
     n_pie = int(tables["pie_counts"].set_index("sparsity").loc[0.9, "n_pie"])
     assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
-    verdicts = (book_root / "_build" / "html" / "book" / "04_paper_vs_book.html").read_text()
+    verdicts = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
     assert re.search(r"reproduced|not reproduced|inconclusive", verdicts)
     intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
     assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages

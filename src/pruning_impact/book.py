@@ -1,6 +1,6 @@
 """The book: what its notebooks call to load a population's tables and show figures and tables with
-numbered captions, and the runner that trains, analyses, executes the notebooks with papermill and
-builds the HTML with Jupyter Book."""
+numbered captions, and the runner that trains, analyses, evaluates robustness, executes the notebooks
+with papermill and builds the HTML with Jupyter Book."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from . import store
 from .analysis import AnalysisOptions, run_analysis
 from .errors import PruningImpactError
 from .population import train_population
+from .robustness import RobustnessOptions, evaluate_population, read_robustness_tables
 from .profiles import resolve_settings
 from .settings import Settings
 
@@ -61,6 +62,12 @@ class Chapter:
     @property
     def k_reference(self) -> int:
         return self.k if self.k_dense >= 2 * self.k else self.k_dense
+
+    def robustness(self, subsample: int | None = 2000, device: str | None = None) -> dict[str, pd.DataFrame]:
+        """The robustness tables of this population (evaluated and cached on first use)."""
+        settings = self.settings.replace(training={"device": device}) if device else self.settings
+        folder = evaluate_population(settings, self.results_dir, RobustnessOptions(subsample=subsample), progress=False)
+        return read_robustness_tables(folder)
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
@@ -143,6 +150,13 @@ def _package_digest() -> str:
     return digest.hexdigest()
 
 
+def _tables_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inputs_digest: str) -> bool:
     """Execute a jupytext notebook with papermill into ``output``; skipped (False) when the output was
     made from the same source, parameters, package code and analysis tables."""
@@ -201,7 +215,9 @@ def build_book(profile: str, root: str | Path = ".", book_root: str | Path | Non
         train_population(settings, results_dir, progress=progress)
     options = AnalysisOptions(**{k: v for k, v in notebook_parameters.items() if k in ("correction", "alpha", "repeats")})
     folder, _ = run_analysis(results_dir, settings, options, progress=progress)
-    inputs_digest = hashlib.sha256(((folder / "params.json").read_text() + _package_digest()).encode()).hexdigest()
+    robustness_folder = evaluate_population(settings, results_dir, RobustnessOptions(), progress=progress)
+    inputs_digest = hashlib.sha256(((folder / "params.json").read_text() + _package_digest()
+                                    + _tables_digest(robustness_folder)).encode()).hexdigest()
     assemble(root, book_root)
     parameters = {"profile": profile, "results_dir": str(results_dir), **notebook_parameters}
     for source in notebook_sources(root):

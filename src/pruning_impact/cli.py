@@ -1,4 +1,4 @@
-"""Command line: ``pruning-impact train | status | analyze | book`` (also ``python -m pruning_impact``)."""
+"""Command line: ``pruning-impact train | status | analyze | robustness | book`` (also ``python -m pruning_impact``)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from .robustness import RobustnessOptions, evaluate_population, per_model_relative, read_robustness_tables, table5
+
+    options = RobustnessOptions(subsample=args.subsample, adversarial_subsample=args.adversarial_subsample)
+    folder = evaluate_population(settings_from_args(args), args.results, options, progress=not args.quiet)
+    tables = read_robustness_tables(folder)
+    relative = per_model_relative(tables["corruption_accuracy"]).groupby("sparsity")["relative_top1"].agg(["mean", "std", "count"])
+    print("Top-1 under corruption relative to clean top-1 (mean over corruptions and severities; mean, std over K models):")
+    for sparsity, row in relative.iterrows():
+        print(f"  t = {store.format_sparsity(sparsity)}: {row['mean']:.4f} +/- {row['std']:.4f} (K = {int(row['count'])})")
+    adversarial = tables["adversarial_accuracy"].groupby(["attack", "epsilon", "sparsity"])["top1"].mean().unstack()
+    print("Top-1 under attack (mean over models):")
+    print(adversarial.round(4).to_string())
+    print(f"Tables in {folder}; Table 5 has {len(table5(tables['corruption_accuracy']))} rows")
+    return 0
+
+
 def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_book
 
@@ -120,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_population_options(analysis)
     _add_analysis_options(analysis)
     analysis.set_defaults(func=cmd_analyze)
+    robust = commands.add_parser("robustness", help="evaluate every model on corrupted and adversarial test sets")
+    _add_population_options(robust)
+    robust.add_argument("--subsample", type=int, default=2000, help="test images per corrupted set (default 2000)")
+    robust.add_argument("--adversarial-subsample", type=int, default=500, help="test images attacked per model")
+    robust.add_argument("--quiet", action="store_true", help="no progress bars")
+    robust.set_defaults(func=cmd_robustness)
     book = commands.add_parser("book", help="train or load the population, execute the notebooks, build the HTML")
     _add_population_options(book)
     _add_analysis_options(book)

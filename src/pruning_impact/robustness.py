@@ -30,6 +30,7 @@ from .settings import Settings
 from .train import resolve_device
 
 ATTACKS = ("fgsm", "pgd")
+ROBUSTNESS_TABLES = ("corruption_accuracy", "adversarial_accuracy", "example_flips")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def corrupted_sets(data: ImageData, options: RobustnessOptions, results_dir: str
 
 
 @torch.no_grad()
-def _top5(model: torch.nn.Module, inputs: torch.Tensor, device: torch.device, batch: int = 1000) -> np.ndarray:
+def _top5(model: torch.nn.Module, inputs: torch.Tensor, device: torch.device, batch: int = 128) -> np.ndarray:
     out = []
     for start in range(0, len(inputs), batch):
         x = inputs[start:start + batch].to(device).contiguous(memory_format=torch.channels_last)
@@ -111,6 +112,7 @@ def _top5(model: torch.nn.Module, inputs: torch.Tensor, device: torch.device, ba
     return np.concatenate(out)
 
 
+@torch.enable_grad()
 def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dataset: str) -> torch.Tensor:
     """One signed-gradient step of L-infinity size ``epsilon`` (pixel units), kept within valid pixels."""
     low, high, std = (t.to(x.device) for t in pixel_bounds(dataset))
@@ -120,6 +122,7 @@ def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: floa
     return torch.max(torch.min(x.detach() + epsilon / std * grad.sign(), high), low)
 
 
+@torch.enable_grad()
 def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dataset: str, steps: int,
         generator: torch.Generator) -> torch.Tensor:
     """Projected gradient descent in the L-infinity ball (random start, step 2.5 * epsilon / steps)."""
@@ -136,7 +139,7 @@ def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float
     return adv.detach()
 
 
-def _adversarial_top1(model, inputs, labels, attack, epsilon, dataset, steps, seed, device, batch=250) -> np.ndarray:
+def _adversarial_top1(model, inputs, labels, attack, epsilon, dataset, steps, seed, device, batch=128) -> np.ndarray:
     generator = torch.Generator().manual_seed(seed)
     predictions = []
     for start in range(0, len(inputs), batch):
@@ -171,6 +174,11 @@ def evaluate_population(settings: Settings, results_dir: str | Path, options: Ro
     if missing:
         raise MissingResultsError(f"{len(missing)} model(s) of {settings.name} are not trained; train them with: "
                                   f"{store.train_command(settings, results_dir)}")
+    todo = [(s, i) for s, i in runs
+            if not store.run_is_done(store.robustness_dir(store.run_dir(pop_dir, s, i), options.key))]
+    tables = store.robustness_tables_dir(pop_dir, options.key)
+    if not todo and all((tables / f"{name}.csv").is_file() for name in ROBUSTNESS_TABLES):
+        return tables
     data = load_dataset(settings.data)
     device = resolve_device(settings.training.device)
     dataset_key = settings.data.dataset + (f"-test{settings.data.test_subset}" if settings.data.test_subset else "")
@@ -180,8 +188,6 @@ def evaluate_population(settings: Settings, results_dir: str | Path, options: Ro
     adv_indices = subsample_indices(len(data.test_labels), options.adversarial_subsample, options.seed + 1)
     adv_inputs = images_to_input(data.name, data.test_images(adv_indices))
     adv_labels = torch.from_numpy(data.test_labels[adv_indices])
-    todo = [(s, i) for s, i in runs
-            if not store.run_is_done(store.robustness_dir(store.run_dir(pop_dir, s, i), options.key))]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="robustness", unit="model", disable=not progress)
     for sparsity, index in todo:
         run = store.run_dir(pop_dir, sparsity, index)
@@ -238,16 +244,14 @@ def write_robustness_tables(settings: Settings, results_dir: str | Path, options
     flip_rate = np.mean([modal_labels(np.stack(p)) != dense_clean for p in flips.values()], axis=0)
     examples = pd.DataFrame({"index": indices, "label": labels, "dense_flip_rate": flip_rate})
     folder = store.robustness_tables_dir(pop_dir, options.key)
-    for name, table in (("corruption_accuracy", corruption), ("adversarial_accuracy", pd.DataFrame(adv_rows)),
-                        ("example_flips", examples)):
+    for name, table in zip(ROBUSTNESS_TABLES, (corruption, pd.DataFrame(adv_rows), examples)):
         store.atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode())
     store.save_json(folder / "options.json", dataclasses.asdict(options))
     return folder
 
 
 def read_robustness_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(folder / f"{name}.csv")
-            for name in ("corruption_accuracy", "adversarial_accuracy", "example_flips")}
+    return {name: pd.read_csv(folder / f"{name}.csv") for name in ROBUSTNESS_TABLES}
 
 
 def per_model_relative(corruption: pd.DataFrame) -> pd.DataFrame:

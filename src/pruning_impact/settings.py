@@ -84,7 +84,7 @@ class TrainSettings:
     lr_milestones: tuple[float, ...] = describe((0.3, 0.6, 0.8), "Step schedule: fractions of training where lr decays.")
     lr_gamma: float = describe(0.2, "Step schedule: factor applied to lr at each milestone.")
     label_smoothing: float = describe(0.0, "Label smoothing of the cross-entropy loss.")
-    eval_batch_size: int = describe(1000, "Batch size when predicting the test set.", hashed=False)
+    eval_batch_size: int = describe(128, "Batch size when predicting the test set (small batches stay in cache).", hashed=False)
     device: str = describe("auto", "auto (CUDA when present, else CPU), cpu or cuda.", hashed=False)
     amp: bool = describe(True, "Mixed precision (float16 autocast) when training on CUDA.")
 

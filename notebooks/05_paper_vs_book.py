@@ -39,7 +39,7 @@ data_dir = None
 
 import pandas as pd
 
-from pruning_impact import comparison, paper
+from pruning_impact import comparison, paper, robustness
 from pruning_impact.book import open_chapter
 
 chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
@@ -49,7 +49,7 @@ corr_label = "none" if correction in (None, "none") else correction
 verdicts = [
     comparison.class_finding(tables["class_summary"], tables["aa_calibration"], corr_label),
     comparison.pie_finding(tables["pie_counts"], tables["pie_noise_floor"], tables["pie_evaluation"]),
-    comparison.robustness_finding(None),
+    comparison.robustness_finding(robustness.per_model_relative(chapter.robustness()["corruption_accuracy"])),
 ]
 for v in verdicts:
     chapter.glue(f"verdict_{v.number}", v.verdict)
@@ -60,7 +60,7 @@ for v in verdicts:
 #
 # 1. *Class-level impact:* **{glue:text}`verdict_1`** ({glue:text}`evidence_1`).
 # 2. *PIEs are hard for all models:* **{glue:text}`verdict_2`** ({glue:text}`evidence_2`).
-# 3. *Robustness:* **{glue:text}`verdict_3`** ({glue:text}`evidence_3`).
+# 3. *Robustness* ({doc}`04_robustness`): **{glue:text}`verdict_3`** ({glue:text}`evidence_3`).
 
 # %% tags=["hide-input"]
 chapter.show_table(comparison.verdict_table(verdicts), "tab-verdicts",
@@ -93,6 +93,21 @@ classes = pd.DataFrame({
 })
 chapter.show_table(classes, "tab-paper-classes", "The paper's class-level summary for CIFAR-10 (its Table 4, ten "
                    "classes like this book's default) beside this book's, both without correction.")
+
+# %% tags=["hide-input"]
+ours = robustness.table5(chapter.robustness()["corruption_accuracy"])
+top_t = ours["sparsity"].max()
+reported = paper.IMAGENET_C_TABLE5
+rows = []
+for name in sorted(set(reported["corruption"]) & set(ours["corruption"])):
+    theirs = reported[reported["corruption"] == name].set_index("sparsity")["relative_top1"]
+    mine = ours[ours["corruption"] == name].set_index("sparsity")["relative_top1"]
+    rows.append({"corruption": name.replace("_", " "), "ImageNet-C, t = 0 (paper)": 100 * theirs[0.0],
+                 "ImageNet-C, t = 0.9 (paper)": 100 * theirs[0.9], f"{chapter.dataset}, t = 0": 100 * mine[0.0],
+                 f"{chapter.dataset}, t = {top_t:.2f}": 100 * mine[top_t]})
+chapter.show_table(pd.DataFrame(rows), "tab-paper-robustness", "Top-1 under corruption relative to clean top-1 (%), "
+                   "mean over severities and models: the paper's ImageNet-C results (its Table 5) beside this book's "
+                   "corrupted test sets.", digits=1)
 
 # %% [markdown]
 # ## Take-aways

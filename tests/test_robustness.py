@@ -1,0 +1,130 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pruning_impact import store
+from pruning_impact.data import images_to_input, load_dataset
+from pruning_impact.errors import DataError, SettingsError
+from pruning_impact.robustness import (RobustnessOptions, evaluate_population, fgsm, load_model, pgd, pie_flip_test,
+                                       read_robustness_tables, subsample_indices, table5)
+from pruning_impact.robustness_sets import (load_cifar10_1, load_cifar10_c, load_imagenet_a, load_imagenet_c,
+                                            score_restricted)
+
+SMALL = RobustnessOptions(corruptions=("gaussian_noise", "contrast"), severities=(1, 5), subsample=120,
+                          adversarial_subsample=60, epsilons=(0.1,), pgd_steps=3, models_per_level=2)
+
+
+def test_attacks_lower_a_trained_models_accuracy(smoke_population):
+    results, settings = smoke_population
+    data = load_dataset(settings.data)
+    run = store.run_dir(store.population_dir(results, settings), 0.0, 0)
+    model = load_model(settings, run, data, torch.device("cpu"))
+    x = images_to_input(data.name, data.test_images(np.arange(200)))
+    y = torch.from_numpy(data.test_labels[:200])
+    with torch.no_grad():
+        clean = (model(x).argmax(1) == y).float().mean()
+        after_fgsm = (model(fgsm(model, x, y, 0.1, data.name)).argmax(1) == y).float().mean()
+        adv = pgd(model, x, y, 0.1, data.name, 5, torch.Generator().manual_seed(0))
+        after_pgd = (model(adv).argmax(1) == y).float().mean()
+    assert after_fgsm < clean - 0.1 and after_pgd <= after_fgsm + 0.02
+    low, high = x.min(), x.max()
+    assert adv.min() >= low - 1e-4 and adv.max() <= high + 1e-4 + (high - low)  # stays within valid pixels
+    assert (adv - x).abs().max() <= 0.1 / 0.25 + 1e-5  # epsilon in pixel units over the synthetic std
+
+
+def test_smoke_population_robustness_end_to_end(smoke_population):
+    results, settings = smoke_population
+    folder = evaluate_population(settings, results, SMALL, progress=False)
+    tables = read_robustness_tables(folder)
+    corruption = tables["corruption_accuracy"]
+    assert len(corruption) == 3 * 2 * 2 * 2  # levels x models x corruptions x severities
+    assert corruption["relative_top1"].between(0, 2).all()
+    mean = corruption.groupby(["corruption", "severity"])["top1"].mean()
+    assert mean[("gaussian_noise", 5)] < mean[("gaussian_noise", 1)]
+    adversarial = tables["adversarial_accuracy"]
+    assert set(adversarial["attack"]) == {"fgsm", "pgd"}
+    assert (adversarial["top1"] <= adversarial["clean_top1"] + 0.05).all()
+    flips = tables["example_flips"]
+    assert len(flips) == 120 and flips["dense_flip_rate"].between(0, 1).all()
+    summary = table5(corruption)
+    assert set(summary.columns) >= {"corruption", "sparsity", "top1", "relative_top1"}
+    # per-example predictions are kept beside each run, and a second call reuses them
+    run = store.run_dir(store.population_dir(results, settings), 0.5, 1)
+    done = store.robustness_dir(run, SMALL.key) / "DONE"
+    stamp = done.stat().st_mtime_ns
+    evaluate_population(settings, results, SMALL, progress=False)
+    assert done.stat().st_mtime_ns == stamp
+    assert np.load(store.robustness_dir(run, SMALL.key) / "gaussian_noise-s5.npy").shape == (120, 5)
+
+
+def test_pie_flip_test_finds_planted_over_representation():
+    rng = np.random.default_rng(0)
+    index = np.arange(400)
+    pie = np.zeros(1000, bool)
+    pie[index[:40]] = True
+    rates = np.r_[rng.uniform(0.3, 0.9, 40), rng.uniform(0.0, 0.4, 360)]
+    result = pie_flip_test(pd.DataFrame({"index": index, "dense_flip_rate": rates}), pie)
+    assert result["n_pie"] == 40 and result["pie_flip_rate"] > result["non_pie_flip_rate"]
+    assert result["p_value"] < 1e-6
+
+
+def test_subsample_is_fixed_and_sorted():
+    a, b = subsample_indices(1000, 100, 3), subsample_indices(1000, 100, 3)
+    np.testing.assert_array_equal(a, b)
+    assert len(np.unique(a)) == 100 and (np.diff(a) > 0).all()
+    assert len(subsample_indices(50, 100, 0)) == 50
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(SettingsError, match="unknown corruption"):
+        RobustnessOptions(corruptions=("snow",))
+    with pytest.raises(SettingsError, match="severities"):
+        RobustnessOptions(severities=(0,))
+    with pytest.raises(SettingsError, match="epsilons"):
+        RobustnessOptions(epsilons=(8,))
+
+
+def test_cifar10_c_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5 * 4, 32, 32, 3), dtype=np.uint8)
+    np.save(tmp_path / "fog.npy", images)
+    np.save(tmp_path / "labels.npy", np.tile(np.arange(4), 5).astype(np.uint8))
+    x, y = load_cifar10_c(tmp_path, "fog", 3)
+    np.testing.assert_array_equal(x, images[8:12])
+    assert y.tolist() == [0, 1, 2, 3]
+    with pytest.raises(DataError, match="CIFAR-10-C not found"):
+        load_cifar10_c(tmp_path, "contrast", 1)
+    with pytest.raises(ValueError, match="severity"):
+        load_cifar10_c(tmp_path, "fog", 6)
+
+
+def test_cifar10_1_layout(tmp_path):
+    np.save(tmp_path / "cifar10.1_v6_data.npy", np.zeros((3, 32, 32, 3), np.uint8))
+    np.save(tmp_path / "cifar10.1_v6_labels.npy", np.array([1, 2, 3]))
+    x, y = load_cifar10_1(tmp_path)
+    assert x.shape == (3, 32, 32, 3) and y.tolist() == [1, 2, 3]
+
+
+def write_images(folder, wnids, n, size):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for wnid in wnids:
+        (folder / wnid).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / wnid / f"{i}.JPEG")
+
+
+def test_imagenet_c_and_a_layouts(tmp_path):
+    classes = ("n01", "n02", "n03", "n04")
+    write_images(tmp_path / "imagenet-c" / "fog" / "2", ("n02", "n04"), 2, 224)
+    x, y = load_imagenet_c(tmp_path / "imagenet-c", "fog", 2, classes)
+    assert x.shape == (4, 224, 224, 3) and y.tolist() == [1, 1, 3, 3]
+    with pytest.raises(DataError, match="ImageNet-C not found"):
+        load_imagenet_c(tmp_path / "imagenet-c", "fog", 3, classes)
+    write_images(tmp_path / "imagenet-a", ("n01", "n03"), 1, 100)
+    x, y, present = load_imagenet_a(tmp_path / "imagenet-a", classes)
+    assert x.shape == (2, 224, 224, 3) and y.tolist() == [0, 2] and present.tolist() == [0, 2]
+    logits = np.array([[2.0, 5.0, 1.0, 0.0], [0.0, 0.0, 0.5, 3.0]])
+    assert score_restricted(logits, y, None) == 0.0  # over all classes: both wrong
+    assert score_restricted(logits, y, present) == 1.0  # over the 200 (here 2) present classes: both right
