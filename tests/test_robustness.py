@@ -128,3 +128,29 @@ def test_imagenet_c_and_a_layouts(tmp_path):
     logits = np.array([[2.0, 5.0, 1.0, 0.0], [0.0, 0.0, 0.5, 3.0]])
     assert score_restricted(logits, y, None) == 0.0  # over all classes: both wrong
     assert score_restricted(logits, y, present) == 1.0  # over the 200 (here 2) present classes: both right
+
+
+def test_published_cifar10_c_is_used_where_present(tmp_path):
+    import pickle
+
+    from pruning_impact.robustness import corrupted_sets
+    from pruning_impact.settings import DataSettings
+    from test_data import make_cifar_folder
+
+    make_cifar_folder(tmp_path)
+    load_dataset.cache_clear()
+    data = load_dataset(DataSettings(dataset="cifar10", data_dir=str(tmp_path)))
+    test = pickle.load(open(tmp_path / "cifar-10-batches-py" / "test_batch", "rb"))
+    published = tmp_path / "CIFAR-10-C"
+    published.mkdir()
+    fog = np.random.default_rng(1).integers(0, 256, (5 * 8, 32, 32, 3), dtype=np.uint8)
+    np.save(published / "fog.npy", fog)
+    np.save(published / "labels.npy", np.tile(np.asarray(test[b"labels"]), 5).astype(np.uint8))
+    options = RobustnessOptions(corruptions=("fog", "contrast"), severities=(2,), subsample=5)
+    indices, sets, sources = corrupted_sets(data, options, tmp_path / "results", "cifar10", False, published)
+    np.testing.assert_array_equal(sets[("fog", 2)], fog[8:16][indices])
+    assert sources == {"fog": "CIFAR-10-C", "contrast": "generated"}
+    np.save(published / "labels.npy", np.zeros(40, np.uint8) + 11)  # out of order: refused
+    with pytest.raises(DataError, match="test set's order"):
+        corrupted_sets(data, options, tmp_path / "results", "cifar10", False, published)
+    load_dataset.cache_clear()

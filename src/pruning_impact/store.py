@@ -150,10 +150,11 @@ def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
     return pop_dir / "robustness" / key
 
 
-def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, version: int) -> Path:
-    """A cached corrupted test set: dataset and subsample in the folder, corruption, severity and constants'
-    version in the file name."""
-    return Path(results_dir) / "corrupted" / dataset_key / f"{name}-s{severity}-v{version}.npy"
+def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, seed: int,
+                       version: int) -> Path:
+    """A cached corrupted test set: dataset and subsample in the folder; corruption, severity, seed and the
+    constants' version in the file name."""
+    return Path(results_dir) / "corrupted" / dataset_key / f"{name}-s{severity}-seed{seed}-v{version}.npy"
 
 
 def run_is_done(directory: Path, verify: bool = True) -> bool:
