@@ -57,11 +57,6 @@ def class_accuracies(predictions, labels, num_classes: int) -> np.ndarray:
         return hits / np.where(counts > 0, counts, np.nan)
 
 
-def mean_shifted_class_accuracies(predictions, labels, num_classes: int) -> np.ndarray:
-    """S^c = {beta^c_k - beta^M_k}: class accuracy minus the model's accuracy, [K, C]."""
-    return class_accuracies(predictions, labels, num_classes) - model_accuracies(predictions, labels)[:, None]
-
-
 def adjust_p_values(p_values: np.ndarray, correction: str | None) -> np.ndarray:
     """Multiple-comparison adjusted p-values (NaN stays NaN): None, Benjamini-Hochberg or Bonferroni."""
     p = np.asarray(p_values, dtype=float)

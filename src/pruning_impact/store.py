@@ -257,12 +257,3 @@ def load_predictions(results_dir: str | Path, profile: str | Settings, sparsity:
     """
     predictions, labels = load_population_arrays(results_dir, profile, sparsity, PREDICTIONS_FILE, population_size)
     return predictions.astype(np.int64), labels
-
-
-def load_metrics(results_dir: str | Path, profile: str | Settings, sparsity: float,
-                 population_size: int | None = None) -> list[dict]:
-    """The metrics of every finished model at a sparsity (up to the population size)."""
-    settings = _resolve(profile)
-    pop_dir = population_dir(results_dir, settings)
-    wanted = population_size or settings.population.size_at(sparsity)
-    return [load_run_metrics(run_dir(pop_dir, sparsity, i)) for i in finished_indices(pop_dir, sparsity)[:wanted]]
