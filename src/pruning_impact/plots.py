@@ -158,7 +158,7 @@ def image_gallery(images: np.ndarray, captions: Sequence[str], columns: int = 8,
 def robustness_figure(table5: pd.DataFrame, adversarial: pd.DataFrame, title: str = ""):
     """Figure 7: top-1 under corruption relative to clean top-1, per corruption (left), and top-1 under
     FGSM and PGD attacks (right, mean and std over models), against sparsity."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1.3, 1]})
     names = sorted(table5["corruption"].unique())
     palette = sns.color_palette("husl", len(names))
     for color, name in zip(palette, names):
@@ -167,13 +167,13 @@ def robustness_figure(table5: pd.DataFrame, adversarial: pd.DataFrame, title: st
                      label=name.replace("_", " "))
     axes[0].set(xlabel="sparsity t (%)", ylabel="top-1 under corruption / clean top-1",
                 title="Corruptions (mean over severities and models)")
-    axes[0].legend(fontsize="x-small", ncol=3, loc="lower left")
+    axes[0].legend(fontsize="x-small", ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     summary = adversarial.groupby(["attack", "epsilon", "sparsity"])["top1"].agg(["mean", "std"]).reset_index()
     for (attack, epsilon), rows in summary.groupby(["attack", "epsilon"]):
         axes[1].errorbar(rows["sparsity"] * 100, rows["mean"], yerr=rows["std"].fillna(0), marker="o", markersize=3,
                          capsize=2, linestyle="-" if attack == "pgd" else "--", label=f"{attack.upper()} eps={epsilon:g}")
     axes[1].set(xlabel="sparsity t (%)", ylabel="top-1 under attack", title="Adversarial examples", ylim=(0, 1))
-    axes[1].legend(fontsize="x-small")
+    axes[1].legend(fontsize="x-small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
