@@ -37,9 +37,7 @@ data_dir = None
 
 # %% tags=["hide-input"]
 
-import pandas as pd
-
-from pruning_impact import comparison, paper, robustness
+from pruning_impact import comparison, robustness
 from pruning_impact.book import open_chapter
 
 chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
@@ -80,34 +78,16 @@ chapter.show_table(side, "tab-paper-vs-book", "The paper's reported top lines (i
                    "without correction, as in the paper.", digits=2)
 
 # %% tags=["hide-input"]
-ours = tables["class_summary"]
-ours = ours[ours["correction"] == "none"].set_index("sparsity")
-reported = paper.CIFAR10_CLASS_SUMMARY.set_index("sparsity")
-classes = pd.DataFrame({
-    "t": reported.index,
-    "model acc. diff. (CIFAR-10, paper)": reported["model_accuracy_difference"],
-    "# incr. / # decr. (paper)": [f"{a} / {b}" for a, b in zip(reported["n_increase"], reported["n_decrease"])],
-    f"model acc. diff. ({chapter.dataset})": [ours["model_accuracy_difference"].get(t) for t in reported.index],
-    "# incr. / # decr. (this book)": [f"{ours['n_increase'][t]} / {ours['n_decrease'][t]}" if t in ours.index else "-"
-                                      for t in reported.index],
-})
-chapter.show_table(classes, "tab-paper-classes", "The paper's class-level summary for CIFAR-10 (its Table 4, ten "
-                   "classes like this book's default) beside this book's, both without correction.")
+chapter.show_table(comparison.class_summary_vs_paper(tables["class_summary"], chapter.dataset), "tab-paper-classes",
+                   "The paper's class-level summary for CIFAR-10 (its Table 4, ten classes like this book's default) "
+                   "beside this book's, both without correction.")
 
 # %% tags=["hide-input"]
-ours = robustness.table5(chapter.robustness()["corruption_accuracy"])
-top_t = ours["sparsity"].max()
-reported = paper.IMAGENET_C_TABLE5
-rows = []
-for name in sorted(set(reported["corruption"]) & set(ours["corruption"])):
-    theirs = reported[reported["corruption"] == name].set_index("sparsity")["relative_top1"]
-    mine = ours[ours["corruption"] == name].set_index("sparsity")["relative_top1"]
-    rows.append({"corruption": name.replace("_", " "), "ImageNet-C, t = 0 (paper)": 100 * theirs[0.0],
-                 "ImageNet-C, t = 0.9 (paper)": 100 * theirs[0.9], f"{chapter.dataset}, t = 0": 100 * mine[0.0],
-                 f"{chapter.dataset}, t = {top_t:.2f}": 100 * mine[top_t]})
-chapter.show_table(pd.DataFrame(rows), "tab-paper-robustness", "Top-1 under corruption relative to clean top-1 (%), "
-                   "mean over severities and models: the paper's ImageNet-C results (its Table 5) beside this book's "
-                   "corrupted test sets.", digits=1)
+side = comparison.robustness_vs_paper(robustness.table5(chapter.robustness()["corruption_accuracy"]), chapter.dataset)
+side.iloc[:, 1:] *= 100
+chapter.show_table(side, "tab-paper-robustness", "Top-1 under corruption relative to clean top-1 (%), mean over "
+                   "severities and models: the paper's ImageNet-C results (its Table 5) beside this book's corrupted "
+                   "test sets.", digits=1)
 
 # %% [markdown]
 # ## Take-aways

@@ -60,3 +60,21 @@ def test_paper_vs_book_puts_both_on_one_scale():
     assert abs(ours.loc[0.9, "top1_change"] + 0.02) < 1e-12
     imagenet = side[side["source"] == "ImageNet (paper)"].set_index("sparsity")
     assert abs(imagenet.loc[0.9, "pie_fraction"] - 5136 / 50_000) < 1e-12
+
+
+def test_class_summary_vs_paper_lines_up_by_sparsity():
+    summary = pd.DataFrame({"sparsity": [0.5, 0.9, 0.9], "correction": ["none", "none", "fdr_bh"],
+                            "model_accuracy_difference": [-0.01, -0.03, -0.03], "n_increase": [1, 2, 0],
+                            "n_decrease": [0, 3, 0]})
+    table = comparison.class_summary_vs_paper(summary, "here").set_index("t")
+    assert table.loc[0.9, "# incr. / # decr. (here)"] == "2 / 3"
+    assert table.loc[0.1, "# incr. / # decr. (here)"] == "-" and np.isnan(table.loc[0.1, "model acc. diff. (here)"])
+    assert table.loc[0.9, "# incr. / # decr. (paper)"] == "2 / 0"  # the paper's Table 4
+
+
+def test_robustness_vs_paper_uses_the_most_sparse_level():
+    table5 = pd.DataFrame({"corruption": ["fog", "fog", "snowfall"], "sparsity": [0.0, 0.7, 0.0],
+                           "relative_top1": [0.9, 0.8, 0.5]})
+    table = comparison.robustness_vs_paper(table5, "here")
+    assert table["corruption"].tolist() == ["fog"]
+    assert table.iloc[0]["here, t = 0.70"] == 0.8 and table.iloc[0]["ImageNet-C, t = 0.9 (paper)"] == 0.6942

@@ -128,3 +128,36 @@ def paper_vs_book(toplines: pd.DataFrame, num_classes: int, num_test: int, label
     """Paper (ImageNet, CIFAR-10) and this book side by side, one row per sparsity and source."""
     return pd.concat([paper.reported_fractions(), reproduced_fractions(toplines, num_classes, num_test, label)],
                      ignore_index=True)
+
+
+def class_summary_vs_paper(class_summary: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The paper's CIFAR-10 class-level summary (its Table 4) beside this population's, both uncorrected."""
+    ours = class_summary[class_summary["correction"] == "none"].set_index("sparsity")
+    reported = paper.CIFAR10_CLASS_SUMMARY.set_index("sparsity")
+
+    def counts(table: pd.DataFrame, t: float) -> str:
+        return f"{int(table.loc[t, 'n_increase'])} / {int(table.loc[t, 'n_decrease'])}" if t in table.index else "-"
+
+    return pd.DataFrame({
+        "t": reported.index,
+        "model acc. diff. (CIFAR-10, paper)": reported["model_accuracy_difference"].to_numpy(),
+        "# incr. / # decr. (paper)": [counts(reported, t) for t in reported.index],
+        f"model acc. diff. ({label})": [ours["model_accuracy_difference"].get(t, np.nan) for t in reported.index],
+        f"# incr. / # decr. ({label})": [counts(ours, t) for t in reported.index],
+    })
+
+
+def robustness_vs_paper(table5: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Relative top-1 under each corruption: the paper's ImageNet-C (its Table 5) at t = 0 and 0.9 beside
+    this population's dense and most sparse models, for the corruptions both have."""
+    reported = paper.IMAGENET_C_TABLE5.set_index(["corruption", "sparsity"])["relative_top1"]
+    ours = table5.set_index(["corruption", "sparsity"])["relative_top1"]
+    top_t = table5["sparsity"].max()
+    names = sorted(set(paper.IMAGENET_C_TABLE5["corruption"]) & set(table5["corruption"]))
+    return pd.DataFrame({
+        "corruption": [n.replace("_", " ") for n in names],
+        "ImageNet-C, t = 0 (paper)": [reported[(n, 0.0)] for n in names],
+        "ImageNet-C, t = 0.9 (paper)": [reported[(n, 0.9)] for n in names],
+        f"{label}, t = 0": [ours[(n, 0.0)] for n in names],
+        f"{label}, t = {top_t:.2f}": [ours[(n, top_t)] for n in names],
+    })
