@@ -89,6 +89,24 @@ chapter.show_figure(fig, "fig-robustness", "Left: top-1 under each corruption re
                     "(pixel scale 0-1), mean and standard deviation over models (cf. the paper's Figure 7).")
 
 # %% [markdown]
+# ## Natural distribution shift
+#
+# The paper measures natural adversarial examples on ImageNet-A. Where the profile's dataset has
+# such a set in its data folder (ImageNet-A for ImageNet, CIFAR-10.1 for CIFAR-10), every model is
+# scored on it here; ImageNet-A both over all classes, as the paper's code did, and restricted to its
+# 200 classes. For other datasets the FGSM and PGD attacks above stand in for it.
+
+# %% tags=["hide-input"]
+natural = tables["natural_accuracy"]
+if len(natural):
+    view = natural.groupby(["set", "sparsity"], as_index=False)[["top1", "top5", "top1_restricted"]].mean()
+    chapter.show_table(view, "tab-natural", "Top-1 and top-5 on the natural distribution-shift set, mean over the "
+                       "models of each sparsity (top-1 restricted: ImageNet-A scored on its own 200 classes).")
+else:
+    from IPython.display import Markdown, display
+    display(Markdown(f"*No natural distribution-shift set is available for {chapter.dataset}.*"))
+
+# %% [markdown]
 # ## Do PIEs flip under corruption?
 #
 # If PIEs are fragile images, the dense models' modal label should change on them more often when

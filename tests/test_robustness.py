@@ -154,3 +154,34 @@ def test_published_cifar10_c_is_used_where_present(tmp_path):
     with pytest.raises(DataError, match="test set's order"):
         corrupted_sets(data, options, tmp_path / "results", "cifar10", False, published)
     load_dataset.cache_clear()
+
+
+def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings):
+    """A tiny CIFAR-10 population (on files in the real layouts) evaluated on CIFAR-10-C and CIFAR-10.1."""
+    from pruning_impact.population import train_population
+    from test_data import make_cifar_folder
+
+    make_cifar_folder(tmp_path)
+    load_dataset.cache_clear()
+    settings = smoke_settings.replace(data={"dataset": "cifar10", "data_dir": str(tmp_path)}, training={"steps": 12},
+                                      pruning={"begin_step": 2, "end_step": 8, "frequency": 2},
+                                      population={"sparsities": (0.0, 0.9), "population_size": 1,
+                                                  "dense_population_size": 1})
+    train_population(settings, tmp_path / "results", progress=False)
+    rng = np.random.default_rng(2)
+    labels = load_dataset(settings.data).test_labels
+    (tmp_path / "CIFAR-10-C").mkdir()
+    np.save(tmp_path / "CIFAR-10-C" / "fog.npy", rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8))
+    np.save(tmp_path / "CIFAR-10-C" / "labels.npy", np.tile(labels, 5).astype(np.uint8))
+    (tmp_path / "CIFAR-10.1").mkdir()
+    np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_data.npy", rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8))
+    np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_labels.npy", np.arange(6))
+    options = RobustnessOptions(corruptions=("fog", "contrast"), severities=(1,), subsample=None,
+                                adversarial_subsample=4, epsilons=(0.1,), pgd_steps=1)
+    tables = read_robustness_tables(evaluate_population(settings, tmp_path / "results", options, progress=False))
+    sources = tables["corruption_accuracy"].groupby("corruption")["source"].first().to_dict()
+    assert sources == {"fog": "CIFAR-10-C", "contrast": "generated"}
+    natural = tables["natural_accuracy"]
+    assert natural["set"].unique().tolist() == ["CIFAR-10.1"] and len(natural) == 2
+    assert natural["top1"].between(0, 1).all() and natural["top1_restricted"].isna().all()
+    load_dataset.cache_clear()

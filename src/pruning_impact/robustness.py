@@ -27,12 +27,14 @@ from .data import ImageData, images_to_input, load_dataset, pixel_bounds
 from .errors import DataError, MissingResultsError, SettingsError
 from .models import build_model
 from .pie import modal_labels
-from .robustness_sets import load_cifar10_c, load_imagenet_c
+from .robustness_sets import load_cifar10_1, load_cifar10_c, load_imagenet_a, load_imagenet_c
 from .settings import Settings
 from .train import resolve_device
 
 ATTACKS = ("fgsm", "pgd")
-ROBUSTNESS_TABLES = ("corruption_accuracy", "adversarial_accuracy", "example_flips")
+ROBUSTNESS_TABLES = ("corruption_accuracy", "adversarial_accuracy", "example_flips", "natural_accuracy")
+CORRUPTION_TABLES = ROBUSTNESS_TABLES[:3]
+NATURAL_COLUMNS = ["set", "sparsity", "model", "top1", "top5", "top1_restricted"]
 
 
 @dataclass(frozen=True)
@@ -196,17 +198,26 @@ def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[tuple
 
 def evaluate_population(settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions(),
                         progress: bool = True) -> Path:
-    """Evaluate every model in ``evaluated_runs`` (skipping finished ones); return the tables' folder."""
+    """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets, and on the
+    dataset's natural shifted set where the user has it (skipping finished work); return the tables' folder."""
     pop_dir = store.population_dir(results_dir, settings)
     runs = evaluated_runs(settings, options)
     missing = [(s, i) for s, i in runs if not store.run_is_done(store.run_dir(pop_dir, s, i), verify=False)]
     if missing:
         raise MissingResultsError(f"{len(missing)} model(s) of {settings.name} are not trained; train them with: "
                                   f"{store.train_command(settings, results_dir)}")
+    folder = _evaluate_corruptions(settings, results_dir, options, runs, progress)
+    _evaluate_natural_set(settings, results_dir, options, runs, folder, progress)
+    return folder
+
+
+def _evaluate_corruptions(settings: Settings, results_dir: str | Path, options: RobustnessOptions,
+                          runs: list[tuple[float, int]], progress: bool) -> Path:
+    pop_dir = store.population_dir(results_dir, settings)
     todo = [(s, i) for s, i in runs
             if not store.run_is_done(store.robustness_dir(store.run_dir(pop_dir, s, i), options.key))]
     tables = store.robustness_tables_dir(pop_dir, options.key)
-    if not todo and all((tables / f"{name}.csv").is_file() for name in ROBUSTNESS_TABLES):
+    if not todo and all((tables / f"{name}.csv").is_file() for name in CORRUPTION_TABLES):
         return tables
     data = load_dataset(settings.data)
     device = resolve_device(settings.training.device)
@@ -276,10 +287,71 @@ def write_robustness_tables(settings: Settings, results_dir: str | Path, options
     flip_rate = np.mean([modal_labels(np.stack(p)) != dense_clean for p in flips.values()], axis=0)
     examples = pd.DataFrame({"index": indices, "label": labels, "dense_flip_rate": flip_rate})
     folder = store.robustness_tables_dir(pop_dir, options.key)
-    for name, table in zip(ROBUSTNESS_TABLES, (corruption, pd.DataFrame(adv_rows), examples)):
+    for name, table in zip(CORRUPTION_TABLES, (corruption, pd.DataFrame(adv_rows), examples)):
         store.atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode())
     store.save_json(folder / "options.json", dataclasses.asdict(options))
     return folder
+
+
+def natural_set_dir(settings: Settings) -> Path | None:
+    """The dataset's natural distribution-shift set, where the user has it in the data folder:
+    ``<data_dir>/CIFAR-10.1`` or ``<data_dir>/imagenet-a``; None otherwise."""
+    name = {"cifar10": "CIFAR-10.1", "imagenet": "imagenet-a"}.get(settings.data.dataset)
+    folder = Path(settings.data.data_dir) / name if name else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def natural_set(folder: Path, data: ImageData) -> tuple[str, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Name, images, labels and (for ImageNet-A) the indices of its 200 classes: ImageNet-A is scored both
+    on all classes, as the paper's code did, and restricted to its own."""
+    if data.name == "cifar10":
+        images, labels = load_cifar10_1(folder)
+        return "CIFAR-10.1", images, labels, None
+    images, labels, present = load_imagenet_a(folder, data.class_names)
+    return "ImageNet-A", images, labels, present
+
+
+@torch.no_grad()
+def _logits(model: torch.nn.Module, inputs: torch.Tensor, device: torch.device, batch: int = 128) -> np.ndarray:
+    return np.concatenate([model(inputs[s:s + batch].to(device).contiguous(memory_format=torch.channels_last))
+                           .float().cpu().numpy() for s in range(0, len(inputs), batch)])
+
+
+def _evaluate_natural_set(settings: Settings, results_dir: str | Path, options: RobustnessOptions,
+                          runs: list[tuple[float, int]], folder: Path, progress: bool) -> None:
+    """Top-1/top-5 of every evaluated model on the natural shifted set; an empty table when there is none."""
+    pop_dir = store.population_dir(results_dir, settings)
+    table_path = folder / "natural_accuracy.csv"
+    source = natural_set_dir(settings)
+    if source is None:
+        if not table_path.is_file():
+            store.atomic_write_bytes(table_path, pd.DataFrame(columns=NATURAL_COLUMNS).to_csv(index=False).encode())
+        return
+    key = f"{options.key}-natural"
+    todo = [(s, i) for s, i in runs if not store.run_is_done(store.robustness_dir(store.run_dir(pop_dir, s, i), key))]
+    if not todo and table_path.is_file():
+        return
+    data = load_dataset(settings.data)
+    name, images, labels, classes = natural_set(source, data)
+    inputs = images_to_input(data.name, images)
+    device = resolve_device(settings.training.device)
+    for sparsity, index in tqdm(todo, desc=name, unit="model", disable=not progress):
+        run = store.run_dir(pop_dir, sparsity, index)
+        logits = _logits(load_model(settings, run, data, device), inputs, device)
+        payloads = {"top5.npy": store.npy_bytes(np.argsort(-logits, axis=1)[:, :5].astype(np.int16)),
+                    "labels.npy": store.npy_bytes(labels)}
+        if classes is not None:
+            payloads["restricted_top1.npy"] = store.npy_bytes(classes[logits[:, classes].argmax(1)].astype(np.int16))
+        store.write_finished(store.robustness_dir(run, key), payloads)
+    rows = []
+    for sparsity, index in runs:
+        stored = store.robustness_dir(store.run_dir(pop_dir, sparsity, index), key)
+        top5, truth = np.load(stored / "top5.npy"), np.load(stored / "labels.npy")
+        restricted = stored / "restricted_top1.npy"
+        rows.append({"set": name, "sparsity": sparsity, "model": index, "top1": float((top5[:, 0] == truth).mean()),
+                     "top5": float((top5 == truth[:, None]).any(1).mean()),
+                     "top1_restricted": float((np.load(restricted) == truth).mean()) if restricted.is_file() else np.nan})
+    store.atomic_write_bytes(table_path, pd.DataFrame(rows, columns=NATURAL_COLUMNS).to_csv(index=False).encode())
 
 
 def read_robustness_tables(folder: Path) -> dict[str, pd.DataFrame]:
