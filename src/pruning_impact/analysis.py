@@ -53,9 +53,8 @@ class Population:
 
     @property
     def reference_size(self) -> int:
-        """K of the dense reference: the sparse population size when the dense one has room for two groups."""
-        k_dense, k = len(self.top1[0.0]), self.settings.population.population_size
-        return k if k_dense >= 2 * k else k_dense
+        """K of the dense reference (see ``PopulationSettings.reference_size``)."""
+        return self.settings.population.reference_size
 
     @property
     def dense_reference(self) -> np.ndarray:

@@ -61,7 +61,7 @@ class Chapter:
 
     @property
     def k_reference(self) -> int:
-        return self.k if self.k_dense >= 2 * self.k else self.k_dense
+        return self.settings.population.reference_size
 
     def robustness(self, subsample: int | None = 2000, device: str | None = None) -> dict[str, pd.DataFrame]:
         """The robustness tables of this population (evaluated and cached on first use)."""

@@ -76,9 +76,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     folder, tables = run_analysis(args.results, settings, options, progress=True)
     pop = settings.population
-    k_ref = pop.population_size if pop.size_at(0.0) >= 2 * pop.population_size else pop.size_at(0.0)
     group = int(tables["pie_noise_floor"]["half_size"].iloc[0]) if len(tables["pie_noise_floor"]) else 0
-    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {k_ref} of {pop.size_at(0.0)} dense "
+    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {pop.reference_size} of {pop.size_at(0.0)} dense "
           f"models, sparse K = {pop.population_size}; A/A chance: mean significant classes between two disjoint "
           f"groups of {group} dense models over {args.repeats} splits")
     print(format_summary(tables["class_summary"], tables["aa_calibration"]))

@@ -153,6 +153,13 @@ class PopulationSettings:
             return self.dense_population_size
         return self.population_size
 
+    @property
+    def reference_size(self) -> int:
+        """Dense models used as the reference of every comparison: K when the dense population holds
+        at least 2K (the rest give noise floors at the same size), else all of them."""
+        k, k_dense = self.population_size, self.size_at(0.0)
+        return k if k_dense >= 2 * k else k_dense
+
 
 SECTIONS = {"data": DataSettings, "model": ModelSettings, "training": TrainSettings,
             "pruning": PruningSettings, "population": PopulationSettings}
