@@ -15,6 +15,8 @@ import numpy as np
 
 from pruning_impact.analysis import Population, analyze
 from pruning_impact.profiles import get_profile
+from pruning_impact.provenance import cpu_model
+from pruning_impact.settings import AnalysisOptions
 
 
 def random_population(k: int, n: int, classes: int, seed: int = 0) -> Population:
@@ -42,13 +44,14 @@ def main() -> None:
     before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     started = time.perf_counter()
-    tables = analyze(population, correction="fdr_bh", repeats=20, random_samples=100)
+    tables = analyze(population, AnalysisOptions(correction="fdr_bh", repeats=20, random_samples=100))
     seconds = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = tables["class_summary"]
     print(summary[["sparsity", "correction", "n_significant"]].to_string(index=False))
+    print(f"CPU: {cpu_model()}")
     print(f"K={args.k} x 6 levels, N={args.n}, C={args.classes}: analysis {seconds:.2f} s, "
           f"peak memory of the analysis {peak / 2**20:.0f} MiB (process peak RSS {rss:.0f} MiB, "
           f"{before_rss:.0f} MiB before the analysis)")

@@ -11,6 +11,7 @@ import numpy as np
 
 from pruning_impact.corruptions import CORRUPTIONS, corrupt
 from pruning_impact.data import load_dataset
+from pruning_impact.provenance import cpu_model
 from pruning_impact.settings import DataSettings
 
 
@@ -25,7 +26,7 @@ def main() -> None:
         for severity in range(1, 6):
             corrupt(images, name, severity, seed=0)
         print(f"{name:18s} {time.perf_counter() - started:6.1f} s for 5 severities", flush=True)
-    print(f"15 corruptions x 5 severities x {len(images)} images: {time.perf_counter() - total:.1f} s")
+    print(f"15 corruptions x 5 severities x {len(images)} images: {time.perf_counter() - total:.1f} s on {cpu_model()}")
 
 
 if __name__ == "__main__":

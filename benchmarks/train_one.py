@@ -7,6 +7,7 @@ import argparse
 import time
 
 from pruning_impact.profiles import get_profile
+from pruning_impact.provenance import cpu_model
 from pruning_impact.train import train_model
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     m = trained.metrics
     print(f"profile {args.profile} sparsity {args.sparsity}: {m['images_per_second']:.0f} images/s in training, "
           f"{m['train_seconds']:.1f} s training, {wall:.1f} s wall (with data loading and test predictions), "
-          f"top-1 {m['top1']:.4f}, top-5 {m['top5']:.4f}, device {m['device']}")
+          f"top-1 {m['top1']:.4f}, top-5 {m['top5']:.4f}, device {m['device']}, CPU {cpu_model()}")
 
 
 if __name__ == "__main__":

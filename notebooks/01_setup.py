@@ -24,13 +24,14 @@
 profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
 results_dir = "results"  # where the trained population lives
 population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's, 2K for fashion-mnist)
-sparsities = None  # final sparsities, e.g. [0, 0.5, 0.9] (None: the profile's)
+dense_population_size = None  # dense models (None: the profile's)
+sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
 seed = None  # base seed of the population (None: the profile's)
-correction = "fdr_bh"  # multiple-comparison correction shown beside the paper's uncorrected test
-alpha = 0.05  # significance level
-repeats = 20  # random dense splits behind each noise floor
 data_dir = None  # where the dataset is (None: the profile's); used to show test images
+correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
+alpha = None  # significance level of the class-level tests (None: the default)
+repeats = None  # random dense splits behind each noise floor (None: the default)
+random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
 
 # %% tags=["hide-input"]
 
@@ -38,8 +39,10 @@ from pruning_impact import plots
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
-                       correction, alpha, repeats, data_dir)
+chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
+                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
+                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
+                       random_samples=random_samples)
 settings, tables = chapter.settings, chapter.tables
 toplines = tables["toplines"].set_index("sparsity")
 dense, most_sparse = toplines.loc[0.0], toplines.loc[toplines.index.max()]

@@ -26,16 +26,17 @@
 # disjoint groups of dense models, where there is no effect to find.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"
-results_dir = "results"
-population_size = None
-dense_population_size = None
-sparsities = None
-seed = None
-correction = "fdr_bh"
-alpha = 0.05
-repeats = 20
-data_dir = None
+profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # where the trained population lives
+population_size = None  # K models per sparse level (None: the profile's)
+dense_population_size = None  # dense models (None: the profile's)
+sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
+seed = None  # base seed of the population (None: the profile's)
+data_dir = None  # where the dataset is (None: the profile's); used to show test images
+correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
+alpha = None  # significance level of the class-level tests (None: the default)
+repeats = None  # random dense splits behind each noise floor (None: the default)
+random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
 
 # %% tags=["hide-input"]
 
@@ -43,25 +44,23 @@ from pruning_impact import plots, stats
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
-                       correction, alpha, repeats, data_dir)
-tables = chapter.tables
+chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
+                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
+                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
+                       random_samples=random_samples)
+tables, options = chapter.tables, chapter.analysis_options
 summary, tests, calibration = tables["class_summary"], tables["class_tests"], tables["aa_calibration"]
-corr_label = "none" if correction in (None, "none") else correction
-chance = stats.calibration_summary(calibration).set_index("correction") if len(calibration) else None
+chance = stats.calibration_summary(calibration).set_index("correction")
 raw = summary[summary["correction"] == "none"].set_index("sparsity")
+corrected = summary[summary["correction"] == options.correction_label].set_index("sparsity")
 top_t = raw.index.max()
-chapter.glue("num_classes", len(chapter.class_names))
-chapter.glue("alpha", alpha)
-chapter.glue("correction", corr_label)
-chapter.glue("top_t", 100 * top_t)
-chapter.glue("raw_signif_top", int(raw.loc[top_t, "n_significant"]))
-corrected = summary[summary["correction"] == corr_label].set_index("sparsity")
-chapter.glue("corr_signif_top", int(corrected.loc[top_t, "n_significant"]))
-chapter.glue("aa_raw_mean", float(chance.loc["none", "mean"]) if chance is not None else float("nan"))
-chapter.glue("aa_raw_max", float(chance.loc["none", "max"]) if chance is not None else float("nan"))
-chapter.glue("aa_group", int(calibration["half_size"].iloc[0]) if len(calibration) else 0)
-chapter.glue("aa_repeats", int(calibration["repeat"].nunique()) if len(calibration) else 0)
+aa = stats.chance_level(calibration, "none")
+chapter.glue_all({"num_classes": len(chapter.class_names), "alpha": options.alpha,
+                  "correction": options.correction_label, "top_t": 100 * top_t,
+                  "raw_signif_top": int(raw.loc[top_t, "n_significant"]),
+                  "corr_signif_top": int(corrected.loc[top_t, "n_significant"]),
+                  "aa_raw_mean": aa["mean"], "aa_raw_max": aa["max"], "aa_group": aa["half_size"],
+                  "aa_repeats": aa["repeats"]})
 
 # %% [markdown]
 # ## Tables 1 and 4, with their calibration
@@ -76,8 +75,8 @@ chapter.glue("aa_repeats", int(calibration["repeat"].nunique()) if len(calibrati
 
 # %% tags=["hide-input"]
 view = summary.copy()
-view["A/A mean"] = view["correction"].map(chance["mean"]) if chance is not None else float("nan")
-view["A/A max"] = view["correction"].map(chance["max"]) if chance is not None else float("nan")
+view["A/A mean"] = view["correction"].map(chance["mean"])
+view["A/A max"] = view["correction"].map(chance["max"])
 view = view.rename(columns={"sparsity": "t", "model_accuracy_difference": "model acc. diff.",
                             "n_significant": "# signif.", "n_increase": "# incr.", "n_decrease": "# decr.",
                             "largest_increase_class": "largest incr.", "largest_increase": "norm. diff. (incr.)",
@@ -90,7 +89,7 @@ chapter.show_table(view, "tab-class-summary",
                    "count beside each row (cf. the paper's Tables 1 and 4).")
 
 # %% tags=["hide-input"]
-if chance is not None:
+if len(chance):
     chapter.show_table(chance.reset_index().rename(columns={"count": "splits"}), "tab-aa",
                        "A/A calibration: classes called significant between two disjoint random groups of dense "
                        "models of the sparse populations' size, per correction, over the random splits.", digits=2)

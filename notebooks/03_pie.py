@@ -23,28 +23,29 @@
 # of the same size as the sparse population, disagree.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"
-results_dir = "results"
-population_size = None
-dense_population_size = None
-sparsities = None
-seed = None
-correction = "fdr_bh"
-alpha = 0.05
-repeats = 20
-data_dir = None
+profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # where the trained population lives
+population_size = None  # K models per sparse level (None: the profile's)
+dense_population_size = None  # dense models (None: the profile's)
+sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
+seed = None  # base seed of the population (None: the profile's)
+data_dir = None  # where the dataset is (None: the profile's); used to show test images
+correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
+alpha = None  # significance level of the class-level tests (None: the default)
+repeats = None  # random dense splits behind each noise floor (None: the default)
+random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
 gallery_size = 24  # images per gallery
 gallery_seed = 0  # which PIE and non-PIE images are shown
 
 # %% tags=["hide-input"]
-import numpy as np
-
-from pruning_impact import plots
+from pruning_impact import pie, plots
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
-                       correction, alpha, repeats, data_dir)
+chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
+                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
+                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
+                       random_samples=random_samples)
 tables = chapter.tables
 counts, floor, evaluation, examples = (tables["pie_counts"], tables["pie_noise_floor"], tables["pie_evaluation"],
                                        tables["examples"])
@@ -55,8 +56,9 @@ chapter.glue("pie_top_n", int(top["n_pie"]))
 chapter.glue("pie_top_pct", 100 * top["pie_fraction"])
 chapter.glue("pie_low_t", 100 * low["sparsity"])
 chapter.glue("pie_low_n", int(low["n_pie"]))
-chapter.glue("floor_mean", float(floor["n_pie"].mean()) if len(floor) else float("nan"))
-chapter.glue("floor_high", float(np.percentile(floor["n_pie"], 97.5)) if len(floor) else float("nan"))
+floor_summary = pie.noise_floor_summary(floor)
+chapter.glue("floor_mean", floor_summary["mean"])
+chapter.glue("floor_high", floor_summary["high"])
 chapter.glue("num_test", chapter.num_test)
 dense_eval = evaluation[(evaluation["model_sparsity"] == 0.0) & (evaluation["pie_sparsity"] == top["sparsity"])]
 by_subset = dense_eval.set_index("subset")["top1_mean"]
@@ -111,27 +113,14 @@ chapter.show_figure(fig, "fig-pie-eval-sparse", "The same comparison for pruned 
 # PIEs, drawn at random, for contrast (cf. the paper's Figures 2 and 6).
 
 # %% tags=["hide-input"]
-names = chapter.class_names
-column = f"{top['sparsity']:.2f}"
-rng = np.random.default_rng(gallery_seed)
-pie_rows = examples[examples[f"pie_{column}"]]
-non_pie_rows = examples[~examples[f"pie_{column}"]]
-picked_pie = pie_rows.iloc[np.sort(rng.choice(len(pie_rows), min(gallery_size, len(pie_rows)), replace=False))]
-picked_non = non_pie_rows.iloc[np.sort(rng.choice(len(non_pie_rows), min(gallery_size, len(non_pie_rows)),
-                                                  replace=False))]
-
-
-def captions(rows):
-    return [f"true: {names[label]}\ndense: {names[dense]}\nsparse: {names[sparse]}"
-            for label, dense, sparse in zip(rows["label"], rows["dense_modal"], rows[f"modal_{column}"])]
-
-
-fig = plots.image_gallery(chapter.test_images(picked_pie["index"].to_numpy()), captions(picked_pie))
-chapter.show_figure(fig, "fig-pie-gallery", f"PIEs at {top['sparsity'] * 100:.0f}% sparsity, chosen at random "
-                    "(seeded): true label, dense modal label and sparse modal label.")
-fig = plots.image_gallery(chapter.test_images(picked_non["index"].to_numpy()), captions(picked_non))
-chapter.show_figure(fig, "fig-nonpie-gallery", f"Images that are not PIEs at {top['sparsity'] * 100:.0f}% "
-                    "sparsity, chosen at random (seeded), for contrast.")
+top_t = top["sparsity"]
+picked_pie, picked_non = pie.sample_exemplars(examples, top_t, gallery_size, gallery_seed)
+for rows, name, caption in ((picked_pie, "fig-pie-gallery", f"PIEs at {top_t * 100:.0f}% sparsity, chosen at random "
+                             "(seeded): true label, dense modal label and sparse modal label."),
+                            (picked_non, "fig-nonpie-gallery", f"Images that are not PIEs at {top_t * 100:.0f}% "
+                             "sparsity, chosen at random (seeded), for contrast.")):
+    fig = plots.exemplar_gallery(chapter.test_images(rows["example"].to_numpy()), rows, chapter.class_names)
+    chapter.show_figure(fig, name, caption)
 
 # %% [markdown]
 # ## Take-aways

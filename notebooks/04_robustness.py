@@ -24,32 +24,36 @@
 # is not charged twice for its lower clean accuracy.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"
-results_dir = "results"
-population_size = None
-dense_population_size = None
-sparsities = None
-seed = None
-correction = "fdr_bh"
-alpha = 0.05
-repeats = 20
-data_dir = None
-robustness_subsample = 2000  # test images per corrupted set (fixed, seeded)
-device = None  # evaluation device (None: the profile's, auto)
+profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # where the trained population lives
+population_size = None  # K models per sparse level (None: the profile's)
+dense_population_size = None  # dense models (None: the profile's)
+sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
+seed = None  # base seed of the population (None: the profile's)
+data_dir = None  # where the dataset is (None: the profile's); used to show test images
+correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
+alpha = None  # significance level of the class-level tests (None: the default)
+repeats = None  # random dense splits behind each noise floor (None: the default)
+random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
+robustness_subsample = None  # test images per corrupted set; "none": all (None: the default)
+robustness_adversarial_subsample = None  # test images attacked per model; "none": all (None: the default)
 
 # %% tags=["hide-input"]
-import numpy as np
-
-from pruning_impact import comparison, plots, robustness
+from pruning_impact import comparison, plots
 from pruning_impact.book import open_chapter
+from pruning_impact.robustness_tables import per_model_relative, pie_flip_table, table5
 
 plots.set_style()
-chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
-                       correction, alpha, repeats, data_dir)
-tables = chapter.robustness(robustness_subsample, device)
+chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
+                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
+                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
+                       random_samples=random_samples,
+                       robustness_subsample=robustness_subsample,
+                       robustness_adversarial_subsample=robustness_adversarial_subsample)
+tables = chapter.robustness()
 corruption, adversarial, flips = tables["corruption_accuracy"], tables["adversarial_accuracy"], tables["example_flips"]
-summary = robustness.table5(corruption)
-per_model = robustness.per_model_relative(corruption)
+summary = table5(corruption)
+per_model = per_model_relative(corruption)
 verdict = comparison.robustness_finding(per_model)
 levels = per_model.groupby("sparsity")["relative_top1"].mean()
 top_t = levels.index.max()
@@ -103,8 +107,7 @@ if len(natural):
     chapter.show_table(view, "tab-natural", "Top-1 and top-5 on the natural distribution-shift set, mean over the "
                        "models of each sparsity (top-1 restricted: ImageNet-A scored on its own 200 classes).")
 else:
-    from IPython.display import Markdown, display
-    display(Markdown(f"*No natural distribution-shift set is available for {chapter.dataset}.*"))
+    chapter.show_note(f"*No natural distribution-shift set is available for {chapter.dataset}.*")
 
 # %% [markdown]
 # ## Do PIEs flip under corruption?
@@ -115,14 +118,7 @@ else:
 # one-sided Mann-Whitney U test.
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-examples = chapter.tables["examples"]
-rows = []
-for column in [c for c in examples.columns if c.startswith("pie_")]:
-    result = robustness.pie_flip_test(flips, examples[column].to_numpy())
-    rows.append({"PIE_t identified at t": float(column[4:]), **result})
-flip_table = pd.DataFrame(rows)
+flip_table = pie_flip_table(flips, chapter.tables["examples"]).rename(columns={"sparsity": "PIE_t identified at t"})
 chapter.show_table(flip_table, "tab-pie-flips", "Dense models' flip rate under corruption (share of the corrupted "
                    "sets on which the dense modal label differs from its clean one) for PIE_t and non-PIE_t images of "
                    "the subsample; U statistic and p-value of a one-sided Mann-Whitney test (PIEs flip more).", digits=4)

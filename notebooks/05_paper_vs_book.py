@@ -24,30 +24,37 @@
 # `src/pruning_impact/comparison.py`); none is written by hand.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"
-results_dir = "results"
-population_size = None
-dense_population_size = None
-sparsities = None
-seed = None
-correction = "fdr_bh"
-alpha = 0.05
-repeats = 20
-data_dir = None
+profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # where the trained population lives
+population_size = None  # K models per sparse level (None: the profile's)
+dense_population_size = None  # dense models (None: the profile's)
+sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
+seed = None  # base seed of the population (None: the profile's)
+data_dir = None  # where the dataset is (None: the profile's); used to show test images
+correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
+alpha = None  # significance level of the class-level tests (None: the default)
+repeats = None  # random dense splits behind each noise floor (None: the default)
+random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
+robustness_subsample = None  # test images per corrupted set; "none": all (None: the default)
+robustness_adversarial_subsample = None  # test images attacked per model; "none": all (None: the default)
 
 # %% tags=["hide-input"]
 
-from pruning_impact import comparison, robustness
+from pruning_impact import comparison
 from pruning_impact.book import open_chapter
+from pruning_impact.robustness_tables import per_model_relative, table5
 
-chapter = open_chapter(profile, results_dir, population_size, dense_population_size, sparsities, seed,
-                       correction, alpha, repeats, data_dir)
-tables = chapter.tables
-corr_label = "none" if correction in (None, "none") else correction
+chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
+                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
+                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
+                       random_samples=random_samples,
+                       robustness_subsample=robustness_subsample,
+                       robustness_adversarial_subsample=robustness_adversarial_subsample)
+tables, corruption = chapter.tables, chapter.robustness()["corruption_accuracy"]
 verdicts = [
-    comparison.class_finding(tables["class_summary"], tables["aa_calibration"], corr_label),
+    comparison.class_finding(tables["class_summary"], tables["aa_calibration"], chapter.analysis_options.correction_label),
     comparison.pie_finding(tables["pie_counts"], tables["pie_noise_floor"], tables["pie_evaluation"]),
-    comparison.robustness_finding(robustness.per_model_relative(chapter.robustness()["corruption_accuracy"])),
+    comparison.robustness_finding(per_model_relative(corruption)),
 ]
 for v in verdicts:
     chapter.glue(f"verdict_{v.number}", v.verdict)
@@ -83,7 +90,7 @@ chapter.show_table(comparison.class_summary_vs_paper(tables["class_summary"], ch
                    "beside this book's, both without correction.")
 
 # %% tags=["hide-input"]
-side = comparison.robustness_vs_paper(robustness.table5(chapter.robustness()["corruption_accuracy"]), chapter.dataset)
+side = comparison.robustness_vs_paper(table5(corruption), chapter.dataset)
 side.iloc[:, 1:] *= 100
 chapter.show_table(side, "tab-paper-robustness", "Top-1 under corruption relative to clean top-1 (%), mean over "
                    "severities and models: the paper's ImageNet-C results (its Table 5) beside this book's corrupted "

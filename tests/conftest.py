@@ -1,5 +1,9 @@
+import pickle
+
+import numpy as np
 import pytest
 
+from pruning_impact import store
 from pruning_impact.population import train_population
 from pruning_impact.profiles import get_profile
 
@@ -15,3 +19,19 @@ def smoke_population(tmp_path_factory, smoke_settings):
     results = tmp_path_factory.mktemp("results")
     train_population(smoke_settings, results, progress=False)
     return results, smoke_settings
+
+
+@pytest.fixture
+def make_cifar_folder():
+    """Writes CIFAR-10 in torchvision's layout with ``n`` random images per batch; returns the batches' folder."""
+    def make(root, n=8):
+        folder = root / store.CIFAR10_FOLDER
+        folder.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for name in (*store.CIFAR10_TRAIN_BATCHES, store.CIFAR10_TEST_BATCH):
+            entry = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+            with open(folder / name, "wb") as f:
+                pickle.dump(entry, f)
+        return folder
+
+    return make

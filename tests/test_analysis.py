@@ -3,11 +3,12 @@ import pandas as pd
 import pytest
 
 from pruning_impact import store
-from pruning_impact.analysis import TABLES, AnalysisOptions, analyze, load_population, run_analysis
+from pruning_impact.analysis import TABLES, analyze, load_population, read_analysis, run_analysis
 from pruning_impact.cli import main
 from pruning_impact.errors import MissingResultsError
 from pruning_impact.pie import modal_labels
 from pruning_impact.population import train_population
+from pruning_impact.settings import AnalysisOptions
 
 
 def test_analyze_cli_writes_every_table(smoke_population, capsys):
@@ -36,7 +37,11 @@ def test_analysis_uses_a_dense_reference_of_k_and_floors_of_the_same_size(smoke_
     expected = (modal_labels(population.top1[0.9]) != modal_labels(population.top1[0.0][:3])).sum()
     assert counts.loc[0.9, "n_pie"] == expected and counts.loc[0.9, "k_dense"] == 3
     examples = tables["examples"]
-    assert examples["pie_0.90"].sum() == expected
+    assert len(examples) == 3 * 400 and set(examples.columns) == {"example", "label", "sparsity", "modal", "is_pie"}
+    assert examples.loc[examples["sparsity"] == 0.9, "is_pie"].sum() == expected
+    assert not examples.loc[examples["sparsity"] == 0.0, "is_pie"].any()
+    np.testing.assert_array_equal(examples.loc[examples["sparsity"] == 0.0, "modal"],
+                                  modal_labels(population.top1[0.0][:3]))
     evaluation = tables["pie_evaluation"]
     assert set(evaluation["subset"]) <= {"pie", "non_pie", "random"}
     assert set(evaluation["model_sparsity"]) == {0.0, 0.5, 0.9}
@@ -52,18 +57,26 @@ def test_tables_are_cached_per_options_and_recomputed_when_a_run_changes(tmp_pat
                                                   "dense_population_size": 4})
     train_population(settings, tmp_path, progress=False)
     options = AnalysisOptions(repeats=3, random_samples=5)
+    with pytest.raises(MissingResultsError, match="pruning-impact analyze --profile smoke .*--population-size 2 "
+                                                  "--dense-population-size 4 --sparsities 0 0.9 --repeats 3"):
+        read_analysis(tmp_path, settings, options)  # readers never compute
     folder, first = run_analysis(tmp_path, settings, options)
-    stamp = (folder / "toplines.csv").stat().st_mtime_ns
+    stamp = (folder / store.table_file("toplines")).stat().st_mtime_ns
     again_folder, again = run_analysis(tmp_path, settings, options)
-    assert again_folder == folder and (folder / "toplines.csv").stat().st_mtime_ns == stamp
+    assert again_folder == folder and (folder / store.table_file("toplines")).stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(first["class_summary"], again["class_summary"])
+    pd.testing.assert_frame_equal(read_analysis(tmp_path, settings, options)["examples"], first["examples"])
+    manifest = store.read_manifest(folder)
+    assert manifest["record"]["provenance"]["code_version"] and manifest["inputs"]["options"]["repeats"] == 3
     other_folder, _ = run_analysis(tmp_path, settings, AnalysisOptions(repeats=3, random_samples=5, correction=None))
     assert other_folder != folder
     run = store.run_dir(store.population_dir(tmp_path, settings), 0.9, 1)
-    (run / "DONE").unlink()
+    (run / store.DONE_FILE).unlink()
+    with pytest.raises(MissingResultsError):
+        read_analysis(tmp_path, settings, options)  # stale: a run it was made from is gone
     train_population(settings, tmp_path, progress=False)  # retrains that run: new DONE, new fingerprint
     run_analysis(tmp_path, settings, options)
-    assert (folder / "toplines.csv").stat().st_mtime_ns != stamp
+    assert (folder / store.table_file("toplines")).stat().st_mtime_ns != stamp
 
 
 def test_bad_options_are_refused():
@@ -71,9 +84,19 @@ def test_bad_options_are_refused():
         AnalysisOptions(alpha=2)
     with pytest.raises(ValueError, match="correction"):
         AnalysisOptions(correction="holm")
+    assert AnalysisOptions(correction="none").correction is None and AnalysisOptions(correction="none").correction_label == "none"
 
 
 def test_analyze_cli_refuses_bad_alpha(smoke_population, capsys):
     results, _ = smoke_population
     assert main(["analyze", "--profile", "smoke", "--results", str(results), "--alpha", "2"]) == 2
     assert "alpha 2.0 must lie" in capsys.readouterr().err
+
+
+def test_the_analysis_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, pruning_impact.analysis, pruning_impact.stats, pruning_impact.pie; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

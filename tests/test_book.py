@@ -5,7 +5,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pruning_impact.book import BookError, build_book, markdown_table, notebook_sources
+from pruning_impact import store
+from pruning_impact.book import BookError, build_book, markdown_table, notebook_parameters, open_chapter
+from pruning_impact.cli import main
+from pruning_impact.errors import MissingResultsError
+from pruning_impact.settings import AnalysisOptions, RobustnessOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["intro", "method", "01_setup", "02_class_impact", "03_pie", "04_robustness", "05_paper_vs_book", "rerun", "discussion",
@@ -25,7 +29,7 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(notebook_sources(ROOT)) == 5
+    assert len(store.notebook_sources(ROOT)) == 5
 
 
 def test_every_figure_is_in_the_html(smoke_book):
@@ -43,9 +47,9 @@ def test_every_figure_is_in_the_html(smoke_book):
 
 def test_glued_numbers_match_the_tables(smoke_book):
     book_root, _, results, settings = smoke_book
-    from pruning_impact.analysis import run_analysis
+    from pruning_impact.analysis import read_analysis
 
-    _, tables = run_analysis(results, settings)
+    tables = read_analysis(results, settings)
     toplines = tables["toplines"].set_index("sparsity")
     html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
     assert f'<span class="pasted-text">{100 * toplines.loc[0.0, "top1_mean"]:.2f}</span>' in html
@@ -53,7 +57,9 @@ def test_glued_numbers_match_the_tables(smoke_book):
     n_pie = int(tables["pie_counts"].set_index("sparsity").loc[0.9, "n_pie"])
     assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
     verdicts = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
-    assert re.search(r"reproduced|not reproduced|inconclusive", verdicts)
+    glued = re.findall(r'<span class="pasted-text">(reproduced|not reproduced|inconclusive|not evaluated)</span>',
+                       verdicts)
+    assert len(glued) == 3  # one computed verdict per finding, glued into the prose
     intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
     assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages
 
@@ -85,3 +91,49 @@ def test_markdown_table():
     table = pd.DataFrame({"a": [1, 2], "b": [0.123456, None], "c": ["x|y", "z"]})
     assert markdown_table(table, digits=3).splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.123 | x/y |",
                                                             "| 2 | - | z |"]
+
+
+def test_chapters_only_read(tmp_path, smoke_population):
+    with pytest.raises(MissingResultsError, match="pruning-impact train --profile smoke"):
+        open_chapter(profile="smoke", results_dir=tmp_path)
+    results, settings = smoke_population
+    with pytest.raises(MissingResultsError, match="pruning-impact analyze --profile smoke .* --alpha 0.01"):
+        open_chapter(profile="smoke", results_dir=results, alpha="0.01")
+    from pruning_impact.analysis import analysis_key
+
+    key = analysis_key(settings, AnalysisOptions(alpha=0.01))
+    assert not store.analysis_dir(store.population_dir(results, settings), key).exists()
+
+
+def test_runner_passes_options_in_the_notebooks_names():
+    parameters = notebook_parameters({"population_size": 4, "device": "cpu"}, AnalysisOptions(correction="none"),
+                                     RobustnessOptions(subsample=None, adversarial_subsample=50))
+    assert parameters == {"population_size": 4, "correction": "none", "robustness_subsample": "none",
+                          "robustness_adversarial_subsample": 50}
+    with pytest.raises(BookError, match="--pgd-steps"):
+        notebook_parameters({}, AnalysisOptions(), RobustnessOptions(pgd_steps=3))
+
+
+def test_book_command_accepts_correction_none(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_build(profile, **kwargs):
+        seen.update(kwargs, profile=profile)
+        return tmp_path / "index.html"
+
+    monkeypatch.setattr("pruning_impact.book.build_book", fake_build)
+    assert main(["book", "--profile", "smoke", "--correction", "none", "--subsample", "none",
+                 "--population-size", "2", "--results", str(tmp_path)]) == 0
+    assert seen["analysis"] == AnalysisOptions(correction=None)
+    assert seen["robustness"] == RobustnessOptions(subsample=None)
+    assert seen["overrides"] == {"population_size": "2"}
+
+
+def test_book_output_is_checked_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    results = tmp_path / "results"
+    assert main(["book", "--profile", "smoke", "--results", str(results), "--output", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the book to") and "Traceback" not in err
+    assert not results.exists()  # nothing was trained

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pruning_impact import data as data_module
+from pruning_impact import store
 from pruning_impact.data import load_dataset, random_crop_flip, read_idx, synthetic_arrays
 from pruning_impact.errors import DataError
 from pruning_impact.settings import DataSettings
@@ -32,7 +32,7 @@ def make_fashion_files(folder, n_train=50, n_test=20, gz=True):
 
 @pytest.fixture
 def no_system_data(monkeypatch, tmp_path):
-    monkeypatch.setattr(data_module, "SYSTEM_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.setattr(store, "SYSTEM_FASHION_MNIST", tmp_path / "nowhere")
 
     class Refuse:
         def __init__(self, *args, **kwargs):
@@ -68,26 +68,16 @@ def test_damaged_idx_file_is_a_clear_error(tmp_path):
         read_idx(path)
 
 
-@pytest.mark.skipif(not data_module.SYSTEM_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.skipif(not store.SYSTEM_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_from_debian_package(tmp_path):
     data = load_dataset(DataSettings(dataset="fashion-mnist", data_dir=str(tmp_path)))
     assert data.train_size == 60_000 and len(data.test_labels) == 10_000
     assert np.bincount(data.test_labels).tolist() == [1000] * 10
 
 
-def make_cifar_folder(root, n=8):
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        entry = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
-        pickle.dump(entry, open(folder / name, "wb"))
-    return folder
-
-
-def test_cifar10_in_torchvision_layout(tmp_path, no_system_data):
+def test_cifar10_in_torchvision_layout(tmp_path, no_system_data, make_cifar_folder):
     folder = make_cifar_folder(tmp_path)
-    test = pickle.load(open(folder / "test_batch", "rb"))
+    test = pickle.loads((folder / "test_batch").read_bytes())
     data = load_dataset(DataSettings(dataset="cifar10", data_dir=str(tmp_path), augment=True))
     assert data.train_size == 40 and data.image_shape == (3, 32, 32) and data.class_names[1] == "automobile"
     np.testing.assert_array_equal(data.test_labels, test[b"labels"])

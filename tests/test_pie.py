@@ -2,7 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pruning_impact.pie import modal_labels, pie_counts, pie_evaluation, pie_mask, pie_noise_floor
+from pruning_impact.pie import (
+    modal_labels,
+    noise_floor_summary,
+    pie_counts,
+    pie_evaluation,
+    pie_mask,
+    pie_noise_floor,
+    sample_exemplars,
+)
 
 
 def test_modal_labels_by_hand_with_ties_to_the_largest_class():
@@ -69,3 +77,37 @@ def test_bad_inputs():
         pie_mask(np.zeros((2, 3), int), np.zeros((2, 4), int))
     with pytest.raises(ValueError, match=r"\[K >= 1"):
         modal_labels(np.zeros(3, int))
+
+
+def long_examples():
+    from pruning_impact.analysis import examples_table
+
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    dense = np.array([0, 1, 2, 0, 1, 1])
+    return examples_table(labels, dense, {0.9: np.array([0, 2, 2, 1, 1, 1]), 0.5: dense.copy()})
+
+
+def test_examples_are_a_long_table():
+    examples = long_examples()
+    assert list(examples.columns) == ["example", "label", "sparsity", "modal", "is_pie"]
+    assert examples.groupby("sparsity")["is_pie"].sum().to_dict() == {0.0: 0, 0.5: 0, 0.9: 2}
+
+
+def test_sample_exemplars_draws_pies_and_non_pies_of_one_level():
+    examples = long_examples()
+    pies, others = sample_exemplars(examples, 0.9, size=3, seed=0)
+    assert pies["example"].tolist() == [1, 3]  # only two PIEs exist
+    assert list(pies.columns) == ["example", "label", "dense_modal", "modal"]
+    assert pies.set_index("example").loc[3].tolist() == [0, 0, 1]
+    assert len(others) == 3 and not set(others["example"]) & {1, 3} and others["example"].is_monotonic_increasing
+    again = sample_exemplars(examples, 0.9, size=3, seed=0)[1]
+    pd.testing.assert_frame_equal(others, again)
+    assert sample_exemplars(examples, 0.5, size=10, seed=1)[0].empty
+    with pytest.raises(ValueError, match="no examples at sparsity 0.7"):
+        sample_exemplars(examples, 0.7, size=1)
+
+
+def test_noise_floor_summary():
+    assert noise_floor_summary(pd.DataFrame({"n_pie": [10, 20, 30]})) == {"mean": 20.0, "high": 29.5}
+    empty = noise_floor_summary(pd.DataFrame(columns=["n_pie"]))
+    assert np.isnan(empty["mean"]) and np.isnan(empty["high"])

@@ -58,13 +58,13 @@ def test_resume_after_crash_and_damage(tmp_path, smoke_settings):
         last = f.read(1)
         f.seek(-1, os.SEEK_END)
         f.write(bytes([last[0] ^ 1]))
-    assert not store.run_is_done(crashed) and not store.run_is_done(damaged)
+    assert not store.is_finished(crashed) and not store.is_finished(damaged)
     report = train_population(settings, tmp_path, progress=False)
     assert (report.trained, report.skipped) == (2, 2)
     after = run_mtimes(pop_dir)
     changed = {k for k in before if before[k] != after[k]}
     assert changed == {"model-01/sparsity-0.50", "model-00/sparsity-0.00"}
-    assert store.run_is_done(crashed) and store.run_is_done(damaged)
+    assert store.is_finished(crashed) and store.is_finished(damaged)
 
 
 def test_rerun_is_deterministic(tmp_path, smoke_settings):
@@ -100,11 +100,24 @@ def test_seeds_and_plan(smoke_settings):
     assert model_seed(smoke_settings, 0.5, 1) == model_seed(smoke_settings.replace(training={"device": "cpu"}), 0.5, 1)
 
 
-def test_prediction_arrays_keep_logits_only_for_few_classes():
-    rng = np.random.default_rng(0)
-    small = store.prediction_arrays(rng.normal(size=(5, 10)).astype(np.float32))
-    large = store.prediction_arrays(rng.normal(size=(5, 1000)).astype(np.float32))
-    assert store.LOGITS_FILE in small and store.LOGITS_FILE not in large
-    assert large[store.TOP5_FILE].shape == (5, 5) and large[store.TOP5_PROB_FILE].dtype == np.float16
-    probs = large[store.TOP5_PROB_FILE].astype(np.float32)
-    assert (np.diff(probs, axis=1) <= 1e-3).all()
+def test_a_loaded_model_is_checked_against_its_sparsity(smoke_population, tmp_path):
+    import shutil
+
+    import torch
+
+    from pruning_impact.data import load_dataset
+    from pruning_impact.errors import DamagedResultsError
+    from pruning_impact.population import load_model
+    from pruning_impact.pruning import kept_count, prunable_modules
+
+    results, settings = smoke_population
+    pop_dir = store.population_dir(results, settings)
+    data = load_dataset(settings.data)
+    model = load_model(settings, store.run_dir(pop_dir, 0.9, 0), data, torch.device("cpu"))
+    for module in prunable_modules(model).values():
+        assert int((module.weight != 0).sum()) == kept_count(module.weight.numel(), 0.9)
+    swapped = tmp_path / "model-00"
+    shutil.copytree(store.run_dir(pop_dir, 0.9, 0), swapped)
+    shutil.copy2(store.model_file(store.run_dir(pop_dir, 0.5, 0)), store.model_file(swapped))  # a 50% model
+    with pytest.raises(DamagedResultsError, match="not pruned as its run says.*Delete that folder"):
+        load_model(settings, swapped, data, torch.device("cpu"))

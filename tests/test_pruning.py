@@ -3,8 +3,15 @@ import torch
 from torch import nn
 
 from pruning_impact.errors import SettingsError
-from pruning_impact.pruning import (PolynomialDecay, Pruner, kept_count, layer_sparsities, magnitude_masks,
-                                    prunable_modules)
+from pruning_impact.pruning import (
+    PolynomialDecay,
+    Pruner,
+    kept_count,
+    layer_sparsities,
+    magnitude_masks,
+    prunable_modules,
+    sparsity_problems,
+)
 
 SCHEDULE = PolynomialDecay(initial_sparsity=0.1, final_sparsity=0.9, begin_step=100, end_step=300, frequency=50)
 
@@ -143,3 +150,19 @@ def test_forward_uses_masked_weights_and_finalize_leaves_exact_zeros(update):
     assert sparsities["conv"] == pytest.approx(1 - kept_count(36, 0.6) / 36)
     assert sparsities["hidden"] == pytest.approx(1 - kept_count(128, 0.6) / 128)
     assert not any("parametrizations" in k for k in net.state_dict())
+
+
+def test_sparsity_check_catches_under_and_over_pruned_models():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 8), nn.Linear(8, 3))
+    pruner = Pruner(model, PolynomialDecay(0.0, 0.7, 0, 1, 1))
+    pruner.step(1)
+    pruner.finalize()
+    assert sparsity_problems(model, 0.7) == []
+    assert sparsity_problems(model, 0.9) != []  # not pruned as far as said
+    problems = sparsity_problems(model, 0.5)  # pruned further than said
+    assert len(problems) == 2 and problems[0].startswith("0: 11 of 36 weights are non-zero")
+    with torch.no_grad():
+        model[2].weight.fill_(1.0)  # a layer that lost its mask
+    assert [p.split(":")[0] for p in sparsity_problems(model, 0.7)] == ["2"]
+    assert sparsity_problems(model, 0.7, scope="global")  # the total is off too

@@ -1,9 +1,19 @@
 import pytest
 
 from pruning_impact.errors import SettingsError
-from pruning_impact.profiles import PROFILES, get_profile
-from pruning_impact.settings import (DataSettings, ModelSettings, PopulationSettings, PruningSettings, Settings,
-                                     TrainSettings, field_help)
+from pruning_impact.profiles import PROFILES, command_line, get_profile, resolve_settings
+from pruning_impact.settings import (
+    AnalysisOptions,
+    DataSettings,
+    ModelSettings,
+    PopulationSettings,
+    PruningSettings,
+    RobustnessOptions,
+    Settings,
+    TrainSettings,
+    field_help,
+    flag,
+)
 
 
 @pytest.mark.parametrize("section, changes, field_name", [
@@ -75,7 +85,8 @@ def test_hash_ignores_defaults_placement_and_unhashed_fields():
 
 
 def test_every_field_is_described():
-    for cls in (DataSettings, ModelSettings, TrainSettings, PruningSettings, PopulationSettings):
+    for cls in (DataSettings, ModelSettings, TrainSettings, PruningSettings, PopulationSettings, AnalysisOptions,
+                RobustnessOptions):
         assert all(len(text) > 10 for text in field_help(cls).values()), cls
 
 
@@ -83,3 +94,44 @@ def test_dense_population_size():
     pop = PopulationSettings(population_size=4, dense_population_size=8)
     assert pop.size_at(0.0) == 8 and pop.size_at(0.5) == 4
     assert PopulationSettings(population_size=4).size_at(0.0) == 4
+
+
+def test_user_values_are_read_once_for_every_entry_point():
+    pop = PopulationSettings(population_size="4", sparsities="0 0.5 0.9", dense_population_size="none")
+    assert pop.population_size == 4 and pop.sparsities == (0.0, 0.5, 0.9) and pop.dense_population_size is None
+    assert PopulationSettings(sparsities="[0, 0.5]").sparsities == (0.0, 0.5)
+    assert PopulationSettings(sparsities=[0, 0.5]).sparsities == (0.0, 0.5)
+    assert AnalysisOptions(correction="none").correction is None
+    assert AnalysisOptions(correction=None).correction_label == "none"
+    assert RobustnessOptions(subsample="none", severities="1, 3").subsample is None
+    assert RobustnessOptions(severities=3).severities == (3,)
+    with pytest.raises(SettingsError, match="population.population_size: 'four' is not a whole number"):
+        PopulationSettings(population_size="four")
+    with pytest.raises(SettingsError, match="population.population_size: 2.5 is not a whole number"):
+        PopulationSettings(population_size=2.5)
+    with pytest.raises(SettingsError, match="population.seed: 'none' is not a whole number"):
+        PopulationSettings(seed="none")
+    with pytest.raises(SettingsError, match="alpha"):
+        AnalysisOptions(alpha="high")
+
+
+def test_resolve_settings_keeps_the_dense_ratio_and_command_line_rebuilds_it():
+    settings = resolve_settings("fashion-mnist", population_size="4", sparsities="0 0.9", data_dir="/d")
+    assert settings.population.size_at(0.0) == 8 and settings.population.sparsities == (0.0, 0.9)
+    command = command_line("robustness", settings, "res", RobustnessOptions(subsample=None, epsilons=(0.05,)))
+    assert command == ("pruning-impact robustness --profile fashion-mnist --results res --population-size 4 "
+                       "--dense-population-size 8 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05")
+    assert command_line("train", get_profile("smoke"), "r") == "pruning-impact train --profile smoke --results r"
+
+
+def test_every_option_has_a_flag_and_a_description():
+    from pruning_impact.cli import build_parser
+
+    parser = build_parser()
+    help_text = {name: action.format_help() for name, action in parser._subparsers._group_actions[0].choices.items()}
+    for cls, command in ((AnalysisOptions, "analyze"), (RobustnessOptions, "robustness")):
+        for name, text in field_help(cls).items():
+            assert len(text) > 10
+            assert flag(cls, name) in help_text[command] and text.split()[0] in help_text[command], name
+    assert "--analysis-seed" in help_text["analyze"] and "--robustness-seed" in help_text["robustness"]
+    assert "(default: 2000)" in help_text["book"].replace("\n", " ").replace("  ", " ")

@@ -3,8 +3,18 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from pruning_impact.stats import (adjust_p_values, calibration_summary, class_accuracies, class_level_summary,
-                                  class_level_tests, model_accuracies, null_calibration, topline_table)
+from pruning_impact.stats import (
+    adjust_p_values,
+    calibration_summary,
+    chance_level,
+    class_accuracies,
+    class_level_summary,
+    class_level_tests,
+    model_accuracies,
+    null_calibration,
+    top_k_classes,
+    topline_table,
+)
 
 LABELS = np.array([0, 0, 1, 1, 1, 2])
 
@@ -148,3 +158,20 @@ def test_calibration_needs_enough_dense_models():
         null_calibration(np.zeros((1, 4), int), np.zeros(4, int), 2)
     with pytest.raises(ValueError, match="two disjoint groups"):
         null_calibration(np.zeros((6, 4), int), np.zeros(4, int), 2, half_size=4)
+
+
+def test_top_k_classes_by_hand():
+    scores = np.array([[0.1, 0.9, 0.5, 0.9], [3.0, 2.0, 1.0, 0.0]])
+    top = top_k_classes(scores, 3)
+    assert top.tolist() == [[1, 3, 2], [0, 1, 2]] and top.dtype == np.int16  # ties: the smaller class first
+    assert top_k_classes(scores, 9).shape == (2, 4)
+    assert top_k_classes(np.zeros((1, 40_000)), 1).dtype == np.int32
+
+
+def test_chance_level():
+    calibration = pd.DataFrame({"repeat": [0, 0, 1, 1], "correction": ["none", "fdr_bh"] * 2, "half_size": 3,
+                                "n_significant": [2, 0, 4, 1]})
+    assert chance_level(calibration) == {"mean": 3.0, "max": 4.0, "half_size": 3, "repeats": 2}
+    assert chance_level(calibration, "fdr_bh")["mean"] == 0.5
+    empty = chance_level(calibration.iloc[:0])
+    assert np.isnan(empty["mean"]) and empty["repeats"] == 0

@@ -34,7 +34,7 @@ def test_both_update_rules_train(smoke_settings, update):
     settings = smoke_settings.replace(pruning={"update": update})
     trained = train_model(settings, 0.5, seed=0, progress=False)
     assert trained.metrics["top1"] > 0.3
-    for name, module in prunable_modules(trained.model).items():
+    for module in prunable_modules(trained.model).values():
         assert int((module.weight != 0).sum()) == kept_count(module.weight.numel(), 0.5)
 
 
@@ -53,3 +53,17 @@ def test_learning_rate_schedules():
     assert lr_at(0, step) == pytest.approx(0.1) and lr_at(9, step) == pytest.approx(1.0)
     assert lr_at(49, step) == pytest.approx(1.0) and lr_at(50, step) == pytest.approx(0.1)
     assert lr_at(80, step) == pytest.approx(0.01)
+
+
+def test_a_model_that_misses_its_sparsity_stops_training(smoke_settings, monkeypatch):
+    from torch.nn.utils import parametrize
+
+    from pruning_impact.pruning import Pruner
+
+    def finalize_without_masks(self):
+        for module in self.modules.values():
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
+
+    monkeypatch.setattr(Pruner, "finalize", finalize_without_masks)
+    with pytest.raises(RuntimeError, match="pruning to 0.9 failed: features.0: 72 of 72 weights are non-zero"):
+        train_model(smoke_settings, 0.9, seed=0, progress=False)

@@ -1,7 +1,8 @@
 """The paper's analysis of a stored population: top lines, class-level tests, PIEs, noise floors.
 
-Reads predictions through ``store``, computes with ``stats`` and ``pie`` (plain arrays), and writes
-the tables as CSV into the population's ``analysis/`` folder, where the book's notebooks read them.
+Reads predictions through ``store``, computes with ``stats`` and ``pie`` (plain arrays), and caches
+the tables as CSV in the population's ``analysis/`` folder (``store.cached_tables``), where the book's
+notebooks read them (``read_analysis``). No torch: the analysis runs on predictions from anywhere.
 
 The dense population is the reference of every comparison. When it holds at least 2K models (K the
 sparse population size), the first K are the reference and every noise floor comes from two
@@ -21,14 +22,20 @@ import numpy as np
 import pandas as pd
 
 from . import store
-from .errors import SettingsError
+from .errors import MissingResultsError, SettingsError
 from .pie import modal_labels, pie_counts, pie_evaluation, pie_noise_floor
-from .population import provenance
-from .settings import Settings
-from .stats import (CORRECTIONS, calibration_summary, class_level_summary, model_accuracies, null_calibration,
-                    top_k_correct, topline_table)
+from .profiles import command_line
+from .provenance import provenance
+from .settings import AnalysisOptions, Settings
+from .stats import (
+    calibration_summary,
+    class_level_summary,
+    model_accuracies,
+    null_calibration,
+    top_k_correct,
+    topline_table,
+)
 
-ANALYSIS_PARAMS = "params.json"
 TABLES = ("model_accuracies", "toplines", "class_summary", "class_tests", "aa_calibration", "pie_counts", "pie_noise_floor",
           "pie_evaluation", "examples")
 
@@ -69,7 +76,8 @@ class Population:
 def load_population(results_dir: str | Path, settings: Settings) -> Population:
     """Every level's top-1 and top-5 predictions; a missing level names the command that trains it."""
     if 0.0 not in settings.population.sparsities:
-        raise ValueError("the analysis compares against the dense population: sparsity 0 must be among the levels")
+        raise SettingsError("the analysis compares against the dense population: sparsity 0 must be among the "
+                            "levels (--sparsities 0 ...)")
     top1, top5, labels = {}, {}, None
     for sparsity in sorted(settings.population.sparsities):
         top1[sparsity], labels = store.load_predictions(results_dir, settings, sparsity)
@@ -129,31 +137,18 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
     toplines["n_pie"] = toplines["sparsity"].map(counts.set_index("sparsity")["n_pie"])
     tables["toplines"] = toplines
 
-    examples = pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "dense_modal": dense_modes})
-    for s, p in sparse.items():
-        examples[f"modal_{store.format_sparsity(s)}"] = modal_labels(p)
-        examples[f"pie_{store.format_sparsity(s)}"] = masks[s]
-    tables["examples"] = examples
+    tables["examples"] = examples_table(labels, dense_modes, {s: modal_labels(p) for s, p in sparse.items()})
     return tables
 
 
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Choices of the analysis that change its tables."""
-
-    correction: str | None = "fdr_bh"  # shown beside the uncorrected test (the paper's)
-    alpha: float = 0.05
-    repeats: int = 20  # random dense splits behind each noise floor
-    random_samples: int = 100  # random test samples per PIE_t in the PIE evaluation
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.correction not in CORRECTIONS:
-            raise SettingsError(f"unknown correction {self.correction!r}; use one of none, fdr_bh, bonferroni")
-        if not 0 < self.alpha < 1:
-            raise SettingsError(f"alpha {self.alpha} must lie strictly between 0 and 1")
-        if self.repeats < 1 or self.random_samples < 1:
-            raise SettingsError("repeats and random_samples must be >= 1")
+def examples_table(labels: np.ndarray, dense_modes: np.ndarray, sparse_modes: dict[float, np.ndarray]) -> pd.DataFrame:
+    """One row per test example and level (a long table): example, label, sparsity, the level's modal label
+    and whether the example is a PIE at that level (never at sparsity 0, the reference)."""
+    example = np.arange(len(labels))
+    frames = [pd.DataFrame({"example": example, "label": labels, "sparsity": sparsity, "modal": modes,
+                            "is_pie": modes != dense_modes})
+              for sparsity, modes in {0.0: dense_modes, **sparse_modes}.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
@@ -165,36 +160,43 @@ def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
     return f"k{pop.population_size}-dense{pop.size_at(0.0)}-{digest}"
 
 
-def _used_runs(settings: Settings) -> list[tuple[float, int]]:
-    return [(s, i) for s in sorted(settings.population.sparsities) for i in range(settings.population.size_at(s))]
+def _table_inputs(results_dir: str | Path, settings: Settings, options: AnalysisOptions) -> dict:
+    """What the tables are made from: the options, the population sizes and every run they read."""
+    pop_dir = store.population_dir(results_dir, settings)
+    runs = [store.run_dir(pop_dir, s, i) for s in sorted(settings.population.sparsities)
+            for i in range(settings.population.size_at(s))]
+    return {"options": dataclasses.asdict(options), "key": analysis_key(settings, options),
+            "runs": store.fingerprint(runs)}
 
 
 def run_analysis(results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions(),
                  progress: bool = False) -> tuple[Path, dict[str, pd.DataFrame]]:
-    """The analysis tables of a stored population: read when they exist for exactly these runs and
-    options, otherwise computed and written (atomically, with the options and provenance)."""
+    """The analysis tables of a stored population: read when they are fresh for exactly these runs and
+    options, otherwise computed and written with the options, settings and provenance."""
     pop_dir = store.population_dir(results_dir, settings)
     folder = store.analysis_dir(pop_dir, analysis_key(settings, options))
-    fingerprint = store.population_fingerprint(pop_dir, _used_runs(settings))
-    params_file = folder / ANALYSIS_PARAMS
-    if params_file.is_file() and all((folder / f"{n}.csv").is_file() for n in TABLES):
-        try:
-            if json.loads(params_file.read_text()).get("population_fingerprint") == fingerprint:
-                return folder, _read_tables(folder)
-        except ValueError:
-            pass  # a damaged params file: compute again
-    if progress:
-        print(f"Analysing {settings.name} into {folder} ...", flush=True)
-    tables = analyze(load_population(results_dir, settings), options)
-    for name, table in tables.items():
-        store.atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode())
-    store.save_json(params_file, {"options": dataclasses.asdict(options), "settings": settings.to_dict(),
-                                  "population_fingerprint": fingerprint, "provenance": provenance("cpu")})
-    return folder, _read_tables(folder)  # as stored, so a cached and a fresh result look the same
+
+    def compute() -> dict[str, pd.DataFrame]:
+        if progress:
+            print(f"Analysing {settings.name} into {folder} ...", flush=True)
+        return analyze(load_population(results_dir, settings), options)
+
+    record = {"settings": settings.to_dict(), "provenance": provenance()}
+    return folder, store.cached_tables(folder, _table_inputs(results_dir, settings, options), compute, record)
 
 
-def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
+def read_analysis(results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions()
+                  ) -> dict[str, pd.DataFrame]:
+    """The stored analysis tables of exactly these runs and options; when they are missing or stale, an error
+    naming the command that makes them."""
+    store.require_trained(results_dir, settings)
+    folder = store.analysis_dir(store.population_dir(results_dir, settings), analysis_key(settings, options))
+    tables = store.read_tables(folder, _table_inputs(results_dir, settings, options))
+    if tables is None:
+        raise MissingResultsError(f"the analysis tables of {settings.name} for these options are not computed yet "
+                                  f"(or a model changed since); make them with: "
+                                  f"{command_line('analyze', settings, results_dir, options)}")
+    return tables
 
 
 def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:

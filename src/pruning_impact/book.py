@@ -1,6 +1,10 @@
-"""The book: what its notebooks call to load a population's tables and show figures and tables with
-numbered captions, and the runner that trains, analyses, evaluates robustness, executes the notebooks
-with papermill and builds the HTML with Jupyter Book."""
+"""The book: what its notebooks call to read a population's tables and show figures and tables with
+numbered captions (``open_chapter``), and the runner that trains, analyses and evaluates robustness,
+then executes the notebooks with papermill and builds the HTML with Jupyter Book (``build_book``).
+
+Chapters only read: when a table they need is missing, they stop with the command that makes it.
+The runner is the one place that computes before notebooks run.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import store
-from .analysis import AnalysisOptions, run_analysis
+from .analysis import read_analysis, run_analysis
 from .errors import PruningImpactError
-from .population import train_population
-from .robustness import RobustnessOptions, evaluate_population, read_robustness_tables
 from .profiles import resolve_settings
-from .settings import Settings
+from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
 
 DATASET_LABELS = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet",
                   "synthetic": "a synthetic 12x12 task"}
-BOOK_FILES = ("_config.yml", "_toc.yml")
-BOOK_SOURCE_SUFFIXES = (".md", ".bib")
-STAMP_SUFFIX = ".stamp.json"
+POPULATION_PARAMETERS = ("population_size", "dense_population_size", "sparsities", "seed", "data_dir")
+ANALYSIS_PARAMETERS = ("correction", "alpha", "repeats", "random_samples")  # AnalysisOptions fields
+ROBUSTNESS_PARAMETERS = ("subsample", "adversarial_subsample")  # RobustnessOptions fields, robustness_ in notebooks
+ROBUSTNESS_PREFIX = "robustness_"
 
 
 class BookError(PruningImpactError):
@@ -42,10 +46,12 @@ class Chapter:
 
     settings: Settings
     results_dir: Path
+    analysis_options: AnalysisOptions
+    robustness_options: RobustnessOptions
     tables: dict[str, pd.DataFrame]
     class_names: tuple[str, ...]
     num_test: int
-    figures_dir: Path = field(default=Path("figures"))
+    figures_dir: Path = field(default=Path(store.FIGURES_DIR))
 
     @property
     def dataset(self) -> str:
@@ -63,11 +69,11 @@ class Chapter:
     def k_reference(self) -> int:
         return self.settings.population.reference_size
 
-    def robustness(self, subsample: int | None = 2000, device: str | None = None) -> dict[str, pd.DataFrame]:
-        """The robustness tables of this population (evaluated and cached on first use)."""
-        settings = self.settings.replace(training={"device": device}) if device else self.settings
-        folder = evaluate_population(settings, self.results_dir, RobustnessOptions(subsample=subsample), progress=False)
-        return read_robustness_tables(folder)
+    def robustness(self) -> dict[str, pd.DataFrame]:
+        """The robustness tables of this population and options (made by ``pruning-impact robustness``)."""
+        from .robustness import read_tables
+
+        return read_tables(self.settings, self.results_dir, self.robustness_options)
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
@@ -75,9 +81,14 @@ class Chapter:
 
         glue(name, value.item() if hasattr(value, "item") else value, display=False)
 
-    def test_images(self, indices) -> "np.ndarray":
+    def glue_all(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            self.glue(name, value)
+
+    def test_images(self, indices) -> np.ndarray:
         """Raw test images (uint8) of the population's dataset, for galleries."""
         from .data import load_dataset
+
         return load_dataset(self.settings.data).test_images(indices)
 
     def describe(self) -> str:
@@ -87,11 +98,11 @@ class Chapter:
 
     def show_figure(self, fig, name: str, caption: str, width: str = "100%") -> None:
         """Save ``fig`` and display it as a numbered MyST figure labelled ``name``."""
-        from IPython.display import Markdown, display
         import matplotlib.pyplot as plt
+        from IPython.display import Markdown, display
 
-        self.figures_dir.mkdir(parents=True, exist_ok=True)
-        path = self.figures_dir / f"{name}.png"
+        path = store.figure_file(self.figures_dir, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
         display(Markdown(f":::{{figure}} {path.as_posix()}\n:name: {name}\n:width: {width}\n\n"
@@ -103,6 +114,12 @@ class Chapter:
 
         display(Markdown(f":::{{table}} {caption} {self.describe()}\n:name: {name}\n\n"
                          f"{markdown_table(table, digits)}\n:::\n"))
+
+    def show_note(self, text: str) -> None:
+        """Display a line of Markdown (for a table or figure that does not apply to this population)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
@@ -120,27 +137,48 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def open_chapter(profile: str, results_dir: str | Path = "results", population_size: int | None = None,
-                 dense_population_size: int | None = None, sparsities: list[float] | None = None,
-                 seed: int | None = None, correction: str | None = "fdr_bh", alpha: float = 0.05,
-                 repeats: int = 20, data_dir: str | None = None, figures_dir: str | Path = "figures") -> Chapter:
-    """Load (computing if needed) the analysis tables of a trained population for a notebook.
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a reader set: None means "not set" (the profile's or the package's default)."""
+    return {name: value for name, value in values.items() if value is not None}
 
-    A population that is not trained yet raises an error naming the command that trains it.
+
+def open_chapter(*, profile: str, results_dir: str | Path = "results", population_size: Any = None,
+                 dense_population_size: Any = None, sparsities: Any = None, seed: Any = None, data_dir: Any = None,
+                 correction: Any = None, alpha: Any = None, repeats: Any = None, random_samples: Any = None,
+                 robustness_subsample: Any = None, robustness_adversarial_subsample: Any = None,
+                 figures_dir: str | Path = store.FIGURES_DIR) -> Chapter:
+    """Read the analysis tables of a population for a notebook; None leaves a default, text such as "4" or
+    "none" is read as the setting's type (``settings.convert``).
+
+    Nothing is computed here: missing models or tables raise an error naming the command that makes them.
     """
     settings = resolve_settings(profile, population_size, dense_population_size, sparsities, seed, data_dir)
-    options = AnalysisOptions(correction=None if correction in (None, "none") else correction, alpha=alpha,
-                              repeats=repeats)
-    _, tables = run_analysis(results_dir, settings, options)
+    analysis = AnalysisOptions(**_set(dict(correction=correction, alpha=alpha, repeats=repeats,
+                                           random_samples=random_samples)))
+    robustness = RobustnessOptions(**_set(dict(subsample=robustness_subsample,
+                                               adversarial_subsample=robustness_adversarial_subsample)))
+    tables = read_analysis(results_dir, settings, analysis)
     info = store.read_population_info(store.population_dir(results_dir, settings))
-    return Chapter(settings, Path(results_dir), tables, tuple(info["class_names"]), int(info["num_test"]),
-                   Path(figures_dir))
+    return Chapter(settings, Path(results_dir), analysis, robustness, tables, tuple(info["class_names"]),
+                   int(info["num_test"]), Path(figures_dir))
 
 
 # ----------------------------------------------------------------------------- the runner
 
-def notebook_sources(root: Path) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+def notebook_parameters(overrides: dict[str, Any], analysis: AnalysisOptions,
+                        robustness: RobustnessOptions) -> dict[str, Any]:
+    """What the runner passes to the notebooks: the population overrides and every option changed from its
+    default, in the notebooks' names; a value None is passed as "none" (None means "not set" there)."""
+    unknown = [flag(AnalysisOptions, name) for name in analysis.non_default() if name not in ANALYSIS_PARAMETERS]
+    unknown += [flag(RobustnessOptions, name) for name in robustness.non_default() if name not in ROBUSTNESS_PARAMETERS]
+    if unknown:
+        raise BookError(f"the book's notebooks take no option {', '.join(unknown)}; look at such results with "
+                        "pruning-impact analyze or pruning-impact robustness")
+    parameters = {name: value for name, value in overrides.items() if name in POPULATION_PARAMETERS}
+    parameters.update(analysis.non_default())
+    parameters.update({ROBUSTNESS_PREFIX + name: value for name, value in robustness.non_default().items()})
+    return {name: "none" if value is None else list(value) if isinstance(value, tuple) else value
+            for name, value in parameters.items()}
 
 
 def _package_digest() -> str:
@@ -150,31 +188,27 @@ def _package_digest() -> str:
     return digest.hexdigest()
 
 
-def _tables_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.csv")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inputs_digest: str) -> bool:
-    """Execute a jupytext notebook with papermill into ``output``; skipped (False) when the output was
-    made from the same source, parameters, package code and analysis tables."""
+    """Execute a jupytext notebook with papermill into ``output``, passing the ``parameters`` its parameters
+    cell declares; skipped (False) when the output was made from the same source, parameters, package
+    code and tables."""
     import jupytext
     import papermill
 
-    stamp_path = output.with_suffix(STAMP_SUFFIX)
-    stamp = hashlib.sha256(json.dumps({"source": source.read_text(), "parameters": parameters,
-                                       "inputs": inputs_digest}, sort_keys=True).encode()).hexdigest()
-    if output.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()).get("stamp") == stamp:
-        return False
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    staging = output.with_name(f".{output.stem}.input.ipynb")
+    staging = store.staged_notebook(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(notebook, staging)
     try:
-        papermill.execute_notebook(str(staging), str(output), parameters=parameters, cwd=str(output.parent),
+        declared = papermill.inspect_notebook(str(staging))
+        passed = {name: value for name, value in parameters.items() if name in declared}
+        stamp_path = store.notebook_stamp(output)
+        stamp = hashlib.sha256(json.dumps({"source": source.read_text(), "parameters": passed,
+                                           "inputs": inputs_digest}, sort_keys=True).encode()).hexdigest()
+        if output.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()).get("stamp") == stamp:
+            return False
+        papermill.execute_notebook(str(staging), str(output), parameters=passed, cwd=str(output.parent),
                                    kernel_name="python3", progress_bar=True, log_output=False)
     except papermill.PapermillExecutionError as exc:
         output.unlink(missing_ok=True)  # never leave a book with a silently broken chapter
@@ -189,39 +223,51 @@ def assemble(root: Path, book_root: Path) -> None:
     """Copy the book's configuration and prose into ``book_root`` (when building outside the repository)."""
     if book_root.resolve() == root.resolve():
         return
-    (book_root / "book").mkdir(parents=True, exist_ok=True)
-    for name in BOOK_FILES:
+    (book_root / store.BOOK_DIR).mkdir(parents=True, exist_ok=True)
+    for name in store.BOOK_CONFIG_FILES:
         shutil.copy2(root / name, book_root / name)
-    for path in (root / "book").iterdir():
-        if path.suffix in BOOK_SOURCE_SUFFIXES:
-            shutil.copy2(path, book_root / "book" / path.name)
+    for path in (root / store.BOOK_DIR).iterdir():
+        if path.suffix in store.BOOK_SOURCE_SUFFIXES:
+            shutil.copy2(path, book_root / store.BOOK_DIR / path.name)
 
 
 def build_book(profile: str, root: str | Path = ".", book_root: str | Path | None = None,
                results_dir: str | Path = "results", train: bool = True, progress: bool = True,
-               data_dir: str | None = None, device: str | None = None, **notebook_parameters: Any) -> Path:
-    """Train (or load) the population, execute every notebook into ``<book_root>/book`` and build the
-    HTML into ``<book_root>/_build/html``; return the path of its index page."""
+               overrides: dict[str, Any] | None = None, analysis: AnalysisOptions = AnalysisOptions(),
+               robustness: RobustnessOptions = RobustnessOptions()) -> Path:
+    """Train (or load) the population, analyse it, evaluate its robustness, execute every notebook into
+    ``<book_root>/book`` and build the HTML into ``<book_root>/_build/html``; return its index page.
+
+    ``overrides`` are ``resolve_settings``'s (population sizes, sparsities, seed, data_dir, device).
+    Output and results folders are checked before anything long starts.
+    """
     root = Path(root).resolve()
     book_root = Path(book_root).resolve() if book_root else root
-    results_dir = Path(results_dir).resolve()
-    if data_dir is not None:
-        notebook_parameters["data_dir"] = str(Path(data_dir).resolve())
-    settings = resolve_settings(profile, notebook_parameters.get("population_size"),
-                                notebook_parameters.get("dense_population_size"),
-                                notebook_parameters.get("sparsities"), notebook_parameters.get("seed"),
-                                notebook_parameters.get("data_dir"), device)
+    overrides = dict(overrides or {})
+    if overrides.get("data_dir") is not None:
+        overrides["data_dir"] = str(Path(overrides["data_dir"]).resolve())
+    settings = resolve_settings(profile, **overrides)
+    parameters = {"profile": profile, "results_dir": str(Path(results_dir).resolve()),
+                  **notebook_parameters(overrides, analysis, robustness)}
+    sources = store.notebook_sources(root)
+    if not sources:
+        raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
+    store.check_writable(book_root / store.BOOK_DIR, "book")
+    results_dir = store.check_writable(Path(results_dir).resolve(), "results")
     if train:
+        from .population import train_population
+
         train_population(settings, results_dir, progress=progress)
-    options = AnalysisOptions(**{k: v for k, v in notebook_parameters.items() if k in ("correction", "alpha", "repeats")})
-    folder, _ = run_analysis(results_dir, settings, options, progress=progress)
-    robustness_folder = evaluate_population(settings, results_dir, RobustnessOptions(), progress=progress)
-    inputs_digest = hashlib.sha256(((folder / "params.json").read_text() + _package_digest()
-                                    + _tables_digest(robustness_folder)).encode()).hexdigest()
+    from .robustness import evaluate_population, options_key
+
+    folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
+    evaluate_population(settings, results_dir, robustness, progress=progress)
+    robustness_folder = store.robustness_tables_dir(store.population_dir(results_dir, settings), options_key(robustness))
+    inputs_digest = hashlib.sha256(store.fingerprint([folder, robustness_folder]).encode()
+                                   + _package_digest().encode()).hexdigest()
     assemble(root, book_root)
-    parameters = {"profile": profile, "results_dir": str(results_dir), **notebook_parameters}
-    for source in notebook_sources(root):
-        output = book_root / "book" / f"{source.stem}.ipynb"
+    for source in sources:
+        output = store.executed_notebook(book_root, source)
         if progress:
             print(f"Executing {source.name} -> {output}", flush=True)
         ran = execute_notebook(source, output, parameters, inputs_digest)
@@ -234,5 +280,4 @@ def build_book(profile: str, root: str | Path = ".", book_root: str | Path | Non
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
         raise BookError(f"jupyter-book build failed:\n{tail}")
-    index = book_root / "_build" / "html" / "index.html"
-    return index
+    return store.html_index(book_root)

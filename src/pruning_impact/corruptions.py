@@ -13,7 +13,7 @@ does not run on current libraries). Two are approximations, said where they are 
 from __future__ import annotations
 
 import io
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -21,11 +21,10 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
+from .settings import CORRUPTIONS  # the 15 names, in Hendrycks & Dietterich's order
+
 CONSTANTS_VERSION = 1  # bump when a constant or a function changes: cached corrupted sets are renamed
 
-CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "gaussian_blur",
-               "glass_blur", "motion_blur", "zoom_blur", "fog", "brightness", "contrast", "elastic_transform",
-               "pixelate", "jpeg_compression")
 SMALL_IMAGE_LIMIT = 64  # images up to this size use the CIFAR-10-C constants
 
 # Severity 1..5 constants, quoted from Hendrycks & Dietterich's generators.

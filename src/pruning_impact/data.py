@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import gzip
 import pickle
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
+from . import store
 from .errors import DataError
 from .settings import DataSettings
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -154,13 +154,9 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path} is not a readable IDX file ({exc}); delete it and fetch the dataset again") from exc
 
 
-FASHION_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
-                 "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
-
-
 def _find_idx_files(folder: Path) -> dict[str, Path] | None:
     found = {}
-    for key, stem in FASHION_FILES.items():
+    for key, stem in store.FASHION_MNIST_FILES.items():
         candidates = [folder / f"{stem}.gz", folder / stem]
         existing = [c for c in candidates if c.is_file()]
         if not existing:
@@ -169,13 +165,8 @@ def _find_idx_files(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def fashion_mnist_folders(data_dir: Path) -> list[Path]:
-    """Where Fashion-MNIST's IDX files are looked for, in order."""
-    return [data_dir / "fashion-mnist", data_dir / "FashionMNIST" / "raw", data_dir, SYSTEM_FASHION_MNIST]
-
-
 def locate_fashion_mnist(data_dir: Path, download: bool = True) -> dict[str, Path]:
-    for folder in fashion_mnist_folders(data_dir):
+    for folder in store.fashion_mnist_folders(data_dir):
         files = _find_idx_files(folder)
         if files:
             return files
@@ -187,17 +178,18 @@ def locate_fashion_mnist(data_dir: Path, download: bool = True) -> dict[str, Pat
         except Exception as exc:  # no network, a proxy, a damaged archive...
             reason = f"torchvision's download failed: {exc}"
         else:
-            files = _find_idx_files(data_dir / "FashionMNIST" / "raw")
+            files = _find_idx_files(store.torchvision_fashion_mnist_dir(data_dir))
             if files:
                 return files
             reason = "torchvision's download left no IDX files"
     else:
         reason = "download was not attempted"
-    looked = ", ".join(str(f) for f in fashion_mnist_folders(data_dir))
+    looked = ", ".join(str(f) for f in store.fashion_mnist_folders(data_dir))
     raise DataError(
         f"Fashion-MNIST not found (looked in {looked}; {reason}). Get it either way:\n"
-        f"  - Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist  (installs {SYSTEM_FASHION_MNIST})\n"
-        f"  - or copy the four files {', '.join(v + '.gz' for v in FASHION_FILES.values())} into {data_dir / 'fashion-mnist'}")
+        f"  - Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist  (installs {store.SYSTEM_FASHION_MNIST})\n"
+        f"  - or copy the four files {', '.join(v + '.gz' for v in store.FASHION_MNIST_FILES.values())} into "
+        f"{store.fashion_mnist_folders(data_dir)[0]}")
 
 
 def load_fashion_mnist(settings: DataSettings) -> InMemoryImages:
@@ -214,9 +206,6 @@ def load_fashion_mnist(settings: DataSettings) -> InMemoryImages:
 
 # ----------------------------------------------------------------------------- CIFAR-10
 
-CIFAR10_FOLDER = "cifar-10-batches-py"
-
-
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as f:
@@ -231,8 +220,8 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def load_cifar10(settings: DataSettings) -> InMemoryImages:
     """CIFAR-10 in torchvision's layout (``<data_dir>/cifar-10-batches-py``), downloaded if missing."""
     data_dir = Path(settings.data_dir)
-    folder = data_dir / CIFAR10_FOLDER
-    if not (folder / "test_batch").is_file():
+    folder = data_dir / store.CIFAR10_FOLDER
+    if not (folder / store.CIFAR10_TEST_BATCH).is_file():
         try:
             from torchvision.datasets import CIFAR10
             CIFAR10(root=str(data_dir), train=True, download=True)
@@ -240,8 +229,8 @@ def load_cifar10(settings: DataSettings) -> InMemoryImages:
             raise DataError(
                 f"CIFAR-10 not found in {folder} and the download failed ({exc}). Download the python version "
                 f"(cifar-10-python.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it in {data_dir}") from exc
-    train = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
-    test_x, test_y = _read_cifar_batch(folder / "test_batch")
+    train = [_read_cifar_batch(folder / name) for name in store.CIFAR10_TRAIN_BATCHES]
+    test_x, test_y = _read_cifar_batch(folder / store.CIFAR10_TEST_BATCH)
     train_x = np.concatenate([x for x, _ in train])
     train_y = np.concatenate([y for _, y in train])
     return InMemoryImages("cifar10", CIFAR10_CLASSES, torch.from_numpy(train_x), torch.from_numpy(train_y),
@@ -257,10 +246,11 @@ class ImageFolderImages(ImageData):
         from torchvision import datasets, transforms
 
         root = Path(settings.data_dir)
-        missing = [d for d in ("train", "val") if not (root / d).is_dir()]
+        train_dir, test_dir = (root / split for split in store.IMAGENET_SPLITS)
+        missing = [d for d in (train_dir, test_dir) if not d.is_dir()]
         if missing:
             raise DataError(
-                f"ImageNet not found: {', '.join(str(root / d) for d in missing)} missing. Put the ILSVRC-2012 "
+                f"ImageNet not found: {', '.join(map(str, missing))} missing. Put the ILSVRC-2012 "
                 f"images in the ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG) under {root}, "
                 "e.g. with the valprep.sh script for the validation images, and pass --data-dir")
         mean, std = NORMALIZATION["imagenet"]
@@ -268,10 +258,10 @@ class ImageFolderImages(ImageData):
         train_tf = [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip()] if settings.augment \
             else [transforms.Resize(256), transforms.CenterCrop(224)]
         self.eval_geometry = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224)])
-        self.train_set = datasets.ImageFolder(root / "train", transforms.Compose(train_tf + [transforms.ToTensor(), normalize]))
-        self.test_set = datasets.ImageFolder(root / "val", transforms.Compose([self.eval_geometry, transforms.ToTensor(), normalize]))
+        self.train_set = datasets.ImageFolder(train_dir, transforms.Compose(train_tf + [transforms.ToTensor(), normalize]))
+        self.test_set = datasets.ImageFolder(test_dir, transforms.Compose([self.eval_geometry, transforms.ToTensor(), normalize]))
         if self.train_set.classes != self.test_set.classes:
-            raise DataError(f"the class folders of {root / 'train'} and {root / 'val'} differ")
+            raise DataError(f"the class folders of {train_dir} and {test_dir} differ")
         self.train_indices = list(range(len(self.train_set)))[:train_subset]
         self.test_indices = list(range(len(self.test_set)))[:test_subset]
         self.num_workers = settings.num_workers

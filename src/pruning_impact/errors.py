@@ -19,3 +19,11 @@ class MissingResultsError(PruningImpactError):
 
 class TrainingDivergedError(PruningImpactError):
     """The loss became NaN or infinite."""
+
+
+class StoreError(PruningImpactError):
+    """A results or output folder that cannot be written; the message names the folder and what to do."""
+
+
+class DamagedResultsError(PruningImpactError):
+    """Stored results that fail a check; the message names the folder to delete and retrain."""

@@ -7,7 +7,7 @@ Works on plain arrays: predictions [K, N] of integer class indices and labels [N
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,14 @@ def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0) -> 
     return pd.DataFrame(rows)
 
 
+def noise_floor_summary(noise_floor: pd.DataFrame) -> dict:
+    """Mean and 97.5th percentile of the dense-vs-dense PIE counts over the splits (NaN without splits)."""
+    counts = noise_floor["n_pie"].to_numpy() if len(noise_floor) else np.array([])
+    if not len(counts):
+        return {"mean": float("nan"), "high": float("nan")}
+    return {"mean": float(counts.mean()), "high": float(np.percentile(counts, 97.5))}
+
+
 def _interval(values: np.ndarray) -> tuple[float, float]:
     if len(values) < 2:
         return float(values.mean()), float(values.mean())
@@ -117,3 +125,22 @@ def pie_evaluation(pie_masks: Mapping[float, np.ndarray], predictions_by_level: 
                 rows.append({**base, "subset": "random", "n_examples": n_pie,
                              "top1_mean": float(per_sample.mean()), "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
+
+
+def sample_exemplars(examples: pd.DataFrame, sparsity: float, size: int, seed: int = 0
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Up to ``size`` PIE_t and ``size`` non-PIE_t examples drawn at random (seeded), in test-set order, from
+    the long ``examples`` table (example, label, sparsity, modal, is_pie); each row carries the example,
+    its label, the dense modal label and the t-sparse modal label, for galleries."""
+    level = examples[np.isclose(examples["sparsity"], sparsity)].sort_values("example")
+    if level.empty:
+        raise ValueError(f"no examples at sparsity {sparsity}; the levels are {sorted(examples['sparsity'].unique())}")
+    dense = examples[examples["sparsity"] == 0].set_index("example")["modal"]
+    level = level.assign(dense_modal=level["example"].map(dense).to_numpy())
+    is_pie = level["is_pie"].astype(bool)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for rows in (level[is_pie], level[~is_pie]):
+        chosen = np.sort(rng.choice(len(rows), min(size, len(rows)), replace=False))
+        picked.append(rows.iloc[chosen][["example", "label", "dense_modal", "modal"]].reset_index(drop=True))
+    return picked[0], picked[1]

@@ -3,18 +3,18 @@ matplotlib figure and neither trains nor writes results."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are saved or shown inline by the notebook; never a window
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from .pruning import PolynomialDecay  # noqa: E402
+from .pruning import PolynomialDecay
 
 SUBSET_LABELS = {"pie": "PIE$_t$", "non_pie": "non-PIE$_t$", "random": "random sample (|PIE$_t$| images)"}
 
@@ -153,6 +153,14 @@ def image_gallery(images: np.ndarray, captions: Sequence[str], columns: int = 8,
         fig.suptitle(title, fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def exemplar_gallery(images: np.ndarray, rows: pd.DataFrame, class_names: Sequence[str], columns: int = 8):
+    """A gallery of test images captioned with their true label and the dense and sparse modal labels
+    (``rows`` as from ``pie.sample_exemplars``)."""
+    captions = [f"true: {class_names[label]}\ndense: {class_names[dense]}\nsparse: {class_names[sparse]}"
+                for label, dense, sparse in zip(rows["label"], rows["dense_modal"], rows["modal"])]
+    return image_gallery(images, captions, columns)
 
 
 def robustness_figure(table5: pd.DataFrame, adversarial: pd.DataFrame, title: str = ""):

@@ -1,21 +1,25 @@
-"""Train a population: K models per sparsity, each skipped when its finished run is already stored."""
+"""Train a population: K models per sparsity, each skipped when its finished run is already stored;
+load a stored model back, checked against the sparsity it was trained to."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import platform
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
-from . import __version__, store
-from .data import load_dataset
+from . import store
+from .data import ImageData, load_dataset
+from .errors import DamagedResultsError
+from .models import build_model
+from .provenance import provenance
+from .pruning import layer_sparsities, sparsity_problems
 from .settings import Settings
 from .train import train_model
 
@@ -24,25 +28,6 @@ def model_seed(settings: Settings, sparsity: float, index: int) -> int:
     """A seed derived from the base seed, the sparsity and the model index (stable across machines)."""
     key = f"{settings.population.seed}/{store.format_sparsity(sparsity)}/{index}"
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-
-
-def code_version() -> str:
-    """The git commit of this package's source (with '-dirty' for local changes), or the package version."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
-                               text=True, timeout=10, check=True).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return f"pruning-impact {__version__} (not a git checkout)"
-
-
-def provenance(device: str) -> dict:
-    return {"code_version": code_version(), "package_version": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "platform": platform.platform(),
-            "device": device, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def planned_runs(settings: Settings) -> list[tuple[float, int]]:
@@ -62,17 +47,17 @@ class PopulationReport:
 
 def train_population(settings: Settings, results_dir: str | Path, progress: bool = True) -> PopulationReport:
     """Train every missing or damaged model of the population; finished runs are kept as they are."""
-    pop_dir = store.population_dir(results_dir, settings)
+    pop_dir = store.check_writable(store.population_dir(results_dir, settings), "results")
     data = load_dataset(settings.data)
     store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
     runs = planned_runs(settings)
-    todo = [(s, i) for s, i in runs if not store.run_is_done(store.run_dir(pop_dir, s, i))]
+    todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
     started = time.perf_counter()
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=f"population {settings.profile}",
                unit="model", disable=not progress, dynamic_ncols=True)
     for sparsity, index in todo:
         directory = store.run_dir(pop_dir, sparsity, index)
-        store.clear_run(directory)
+        store.clear(directory)
         seed = model_seed(settings, sparsity, index)
         trained = train_model(settings, sparsity, seed, progress=progress,
                               description=f"t={store.format_sparsity(sparsity)} model {index}")
@@ -99,3 +84,20 @@ def population_status(settings: Settings, results_dir: str | Path) -> list[dict]
                      "missing": max(expected - len(done), 0),
                      "mean_top1": float(np.mean(top1)) if top1 else None})
     return rows
+
+
+def load_model(settings: Settings, run: Path, data: ImageData, device: torch.device) -> nn.Module:
+    """A stored model in eval mode on ``device``, checked to be pruned as its run says: every layer to its
+    sparsity, and the per-layer sparsities recorded when it was trained."""
+    metrics = store.load_run_metrics(run)
+    model = build_model(settings.model, data.image_shape, data.num_classes)
+    model.load_state_dict(torch.load(store.model_file(run), map_location="cpu", weights_only=True))
+    prune = settings.pruning
+    problems = sparsity_problems(model, metrics["sparsity"], prune.scope, prune.prune_final_layer)
+    recorded = metrics.get("layer_sparsity") or {}
+    if recorded and recorded != layer_sparsities(model, prune.prune_final_layer):
+        problems.append(f"per-layer sparsities differ from those recorded at training ({recorded})")
+    if problems:
+        raise DamagedResultsError(f"the model in {run} is not pruned as its run says: {'; '.join(problems)}. "
+                                  "Delete that folder and train again")
+    return model.to(device, memory_format=torch.channels_last).eval()

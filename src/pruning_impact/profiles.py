@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import SettingsError
-from .settings import DataSettings, ModelSettings, PopulationSettings, PruningSettings, Settings, TrainSettings
+from .settings import (
+    DataSettings,
+    Described,
+    ModelSettings,
+    PopulationSettings,
+    PruningSettings,
+    Settings,
+    TrainSettings,
+    flag,
+)
 
 PAPER_SPARSITIES = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
 DEFAULT_PROFILE = "fashion-mnist"
@@ -94,25 +104,67 @@ def get_profile(name: str) -> Settings:
 
 
 def resolve_settings(profile: str, population_size: int | None = None, dense_population_size: int | None = None,
-                     sparsities: list[float] | tuple[float, ...] | None = None, seed: int | None = None,
-                     data_dir: str | None = None, device: str | None = None) -> Settings:
-    """A profile's settings with overrides (from the command line or a notebook's parameters) applied.
+                     sparsities: Any = None, seed: int | None = None, data_dir: str | None = None,
+                     device: str | None = None) -> Settings:
+    """A profile's settings with overrides (from the command line or a notebook's parameters) applied;
+    None leaves the profile's value. Values may be text (see ``settings.convert``).
 
     A new ``population_size`` K keeps the profile's ratio of dense to sparse models (2K by default).
     """
     settings = get_profile(profile)
     population: dict[str, Any] = {}
     if population_size is not None:
-        population["population_size"] = int(population_size)
+        k = PopulationSettings(population_size=population_size).population_size  # validated, as a whole number
+        population["population_size"] = k
         if dense_population_size is None and settings.population.dense_population_size is not None:
             ratio = settings.population.dense_population_size / settings.population.population_size
-            population["dense_population_size"] = max(int(round(ratio * int(population_size))), 1)
+            population["dense_population_size"] = max(int(round(ratio * k)), 1)
     if dense_population_size is not None:
-        population["dense_population_size"] = int(dense_population_size)
+        population["dense_population_size"] = dense_population_size
     if sparsities is not None:
-        population["sparsities"] = tuple(float(s) for s in sparsities)
+        population["sparsities"] = sparsities
     if seed is not None:
-        population["seed"] = int(seed)
+        population["seed"] = seed
     data = {"data_dir": data_dir} if data_dir is not None else {}
     training = {"device": device} if device is not None else {}
     return settings.replace(population=population, data=data, training=training)
+
+
+def overrides(settings: Settings) -> dict[str, Any]:
+    """The ``resolve_settings`` arguments that rebuild ``settings`` from its profile (what a user changed)."""
+    base = get_profile(settings.profile)
+    changed: dict[str, Any] = {}
+    if settings.population != base.population:
+        pop = settings.population
+        changed.update(population_size=pop.population_size, dense_population_size=pop.size_at(0.0))
+        if pop.sparsities != base.population.sparsities:
+            changed["sparsities"] = pop.sparsities
+        if pop.seed != base.population.seed:
+            changed["seed"] = pop.seed
+    if settings.data.data_dir != base.data.data_dir:
+        changed["data_dir"] = settings.data.data_dir
+    if settings.training.device != base.training.device:
+        changed["device"] = settings.training.device
+    return changed
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(_flag_value(v) for v in value)
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def command_line(command: str, settings: Settings, results_dir: Any, *options: Described) -> str:
+    """The ``pruning-impact`` command that makes what ``settings`` and ``options`` describe: the profile,
+    the results folder, every override of the profile and every option changed from its default."""
+    parts = ["pruning-impact", command, "--profile", settings.profile, "--results", str(results_dir)]
+    for name, value in overrides(settings).items():
+        parts += [f"--{name.replace('_', '-')}", _flag_value(value)]
+    for option in options:
+        for name, value in option.non_default().items():
+            parts += [flag(type(option), name), _flag_value(value)]
+    return " ".join(parts)

@@ -170,3 +170,28 @@ class Pruner:
 def layer_sparsities(model: nn.Module, prune_final_layer: bool = False) -> dict[str, float]:
     """Fraction of exact zeros in each prunable layer's weight."""
     return {name: float((m.weight == 0).float().mean()) for name, m in prunable_modules(model, prune_final_layer).items()}
+
+
+SPARSITY_TOLERANCE = 0.01  # a pruned tensor may hold a few more zeros than its mask (trained weights at exactly 0)
+
+
+def sparsity_problems(model: nn.Module, sparsity: float, scope: str = "layer",
+                      prune_final_layer: bool = False) -> list[str]:
+    """What is wrong with a model said to be pruned to ``sparsity`` (empty when nothing is).
+
+    ``layer``: every pruned tensor keeps at most round(n * (1 - sparsity)) of its n weights;
+    ``global``: all of them together do. In both, the fraction of zeros may exceed the target by at
+    most ``SPARSITY_TOLERANCE``, so a model pruned further than said is caught too.
+    """
+    layers = prunable_modules(model, prune_final_layer)
+    groups = {name: [m.weight] for name, m in layers.items()} if scope == "layer" else \
+        {"all pruned layers": [m.weight for m in layers.values()]}
+    problems = []
+    for name, weights in groups.items():
+        size = sum(w.numel() for w in weights)
+        nonzero = sum(int((w != 0).sum()) for w in weights)
+        kept, zeros = kept_count(size, sparsity), 1 - nonzero / size
+        if nonzero > kept or zeros > sparsity + SPARSITY_TOLERANCE:
+            problems.append(f"{name}: {nonzero} of {size} weights are non-zero (sparsity {zeros:.4f}), "
+                            f"expected {kept} (sparsity {sparsity:g})")
+    return problems

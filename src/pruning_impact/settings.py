@@ -1,9 +1,13 @@
-"""Frozen settings of a population: what data, model, training and pruning produce its models.
+"""Frozen settings: what data, model, training and pruning produce a population's models, and the
+options of the analysis and of the robustness evaluation run on it.
 
-Every field carries a one-line description (``describe``). Fields marked ``hashed=False`` change
+Every field carries a one-line description (``describe``), from which the command line builds its
+flags and documentation. Values are normalised to the declared types when a dataclass is built,
+so a value typed by a user (``"4"``, ``"none"``, ``"0 0.5 0.9"``) means the same wherever it
+enters: the command line, a notebook parameter or Python. Fields marked ``hashed=False`` change
 where or how fast a run goes, not what it computes, and are left out of the settings hash that
-names a population's directory; so are fields still at their defaults, so that a new option
-added later does not orphan finished runs.
+names a population's directory; so are fields still at their defaults, so that a new option added
+later does not orphan finished runs.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
+import types
 from dataclasses import dataclass, field, fields
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from .errors import SettingsError
 
@@ -22,11 +29,20 @@ LR_SCHEDULES = ("onecycle", "step")
 PRUNING_SCOPES = ("layer", "global")
 UPDATE_RULES = ("masked", "straight_through")
 DEVICES = ("auto", "cpu", "cuda")
+CORRECTIONS = ("fdr_bh", "bonferroni")  # besides none, the paper's uncorrected test
+# Hendrycks & Dietterich's 15 corruptions, in their order (the order seeds each corruption's randomness)
+CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "gaussian_blur",
+               "glass_blur", "motion_blur", "zoom_blur", "fog", "brightness", "contrast", "elastic_transform",
+               "pixelate", "jpeg_compression")
+ATTACKS = ("fgsm", "pgd")
+NONE_WORDS = ("none", "null", "")
 
 
-def describe(default: Any, help: str, hashed: bool = True) -> Any:
-    """A dataclass field with its description; ``hashed=False`` keeps it out of the run hash."""
-    return field(default=default, metadata={"help": help, "hashed": hashed})
+def describe(default: Any, help: str, hashed: bool = True, choices: tuple | None = None,
+             flag: str | None = None) -> Any:
+    """A dataclass field with its description; ``hashed=False`` keeps it out of the run hash, ``choices``
+    lists its allowed values and ``flag`` names its command-line flag when the field name would clash."""
+    return field(default=default, metadata={"help": help, "hashed": hashed, "choices": choices, "flag": flag})
 
 
 def _require(condition: bool, name: str, message: str) -> None:
@@ -38,8 +54,84 @@ def _one_of(value: Any, allowed: tuple, name: str) -> None:
     _require(value in allowed, name, f"{value!r} is not one of {', '.join(map(repr, allowed))}")
 
 
+# ----------------------------------------------------------------------------- user values
+
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) is tuple:
+        return f"a list of {_type_name(get_args(hint)[0])}s"
+    return {int: "whole number", float: "number", bool: "true/false value", str: "text"}.get(hint, str(hint))
+
+
+def convert(hint: Any, value: Any, name: str) -> Any:
+    """``value`` as type ``hint``: the one normalisation of user values. ``"none"`` is None where None is
+    allowed; a list may come as a sequence or as text (``"0 0.5 0.9"``, ``"[0, 0.5, 0.9]"``); numbers may
+    come as text. A value that cannot be read raises a ``SettingsError`` naming the setting."""
+    if get_origin(hint) in (Union, types.UnionType):
+        choices = get_args(hint)
+        if type(None) in choices and (value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS)):
+            return None
+        return convert(next(a for a in choices if a is not type(None)), value, name)
+    if get_origin(hint) is tuple:
+        item = get_args(hint)[0]
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[\s,\[\]()]+", value) if part]
+        elif not isinstance(value, (list, tuple)):
+            value = [value]
+        return tuple(convert(item, v, name) for v in value)
+    try:
+        if hint is bool:
+            if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+                return value.strip().lower() in ("true", "yes", "1")
+            if isinstance(value, bool):
+                return value
+        elif hint is int and not isinstance(value, bool):
+            number = float(value) if isinstance(value, str) and not value.strip().lstrip("+-").isdigit() else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            return int(number)
+        elif hint is float and not isinstance(value, bool):
+            return float(value)
+        elif hint is str and isinstance(value, str):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise SettingsError(f"invalid setting {name}: {value!r} is not a {_type_name(hint)}")
+
+
+@cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """A dataclass's field types, resolved (this module's annotations are strings)."""
+    return get_type_hints(cls)
+
+
+class Described:
+    """Base of the frozen dataclasses below: values are normalised to their declared types, then checked."""
+
+    SECTION: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        hints = type_hints(type(self))
+        for f in fields(self):
+            object.__setattr__(self, f.name, convert(hints[f.name], getattr(self, f.name), self.label(f.name)))
+        self.check()
+
+    @classmethod
+    def label(cls, name: str) -> str:
+        """How error messages name a field: ``section.field``."""
+        return f"{cls.SECTION}.{name}" if cls.SECTION else name
+
+    def check(self) -> None:
+        """Raise a ``SettingsError`` naming the first field whose value is not allowed."""
+
+    def non_default(self) -> dict[str, Any]:
+        """The fields that differ from their defaults (what a user changed)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
 @dataclass(frozen=True)
-class DataSettings:
+class DataSettings(Described):
+    SECTION: ClassVar[str] = "data"
+
     dataset: str = describe("fashion-mnist", "Dataset: fashion-mnist, cifar10, imagenet or synthetic.")
     data_dir: str = describe("data", "Folder where dataset files are looked for and downloaded to.", hashed=False)
     augment: bool = describe(False, "Apply the dataset's usual training augmentation (crop and flip).")
@@ -47,7 +139,7 @@ class DataSettings:
     test_subset: int | None = describe(None, "Evaluate on the first n test examples only (None: all).")
     num_workers: int = describe(4, "Loader worker processes for folder datasets (ImageNet).", hashed=False)
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _one_of(self.dataset, DATASETS, "data.dataset")
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
@@ -57,13 +149,15 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
-class ModelSettings:
+class ModelSettings(Described):
+    SECTION: ClassVar[str] = "model"
+
     arch: str = describe("small-cnn", "Architecture: small-cnn, wrn (Wide ResNet) or resnet50.")
     widths: tuple[int, ...] = describe((16, 32, 64), "Channels of the small CNN's convolution blocks.")
     depth: int = describe(28, "Wide ResNet depth d (6n + 4).")
     widen_factor: int = describe(10, "Wide ResNet widening factor k.")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _one_of(self.arch, ARCHITECTURES, "model.arch")
         _require(len(self.widths) >= 1 and all(int(w) >= 1 for w in self.widths), "model.widths",
                  f"{self.widths!r} must be one or more positive channel counts")
@@ -73,7 +167,9 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(Described):
+    SECTION: ClassVar[str] = "training"
+
     steps: int = describe(702, "Optimizer steps in total (the pruning schedule counts in these).")
     batch_size: int = describe(256, "Training batch size.")
     lr: float = describe(0.4, "Peak learning rate of SGD with Nesterov momentum.")
@@ -85,10 +181,10 @@ class TrainSettings:
     lr_gamma: float = describe(0.2, "Step schedule: factor applied to lr at each milestone.")
     label_smoothing: float = describe(0.0, "Label smoothing of the cross-entropy loss.")
     eval_batch_size: int = describe(128, "Batch size when predicting the test set (small batches stay in cache).", hashed=False)
-    device: str = describe("auto", "auto (CUDA when present, else CPU), cpu or cuda.", hashed=False)
+    device: str = describe("auto", "auto (CUDA when present, else CPU), cpu or cuda.", hashed=False, choices=DEVICES)
     amp: bool = describe(True, "Mixed precision (float16 autocast) when training on CUDA.")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _require(self.steps >= 1, "training.steps", f"{self.steps} must be >= 1")
         _require(self.batch_size >= 1, "training.batch_size", f"{self.batch_size} must be >= 1")
         _require(self.eval_batch_size >= 1, "training.eval_batch_size", "must be >= 1")
@@ -105,7 +201,9 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
-class PruningSettings:
+class PruningSettings(Described):
+    SECTION: ClassVar[str] = "pruning"
+
     begin_step: int = describe(70, "Step of the first mask update (Zhu & Gupta's begin_step).")
     end_step: int = describe(421, "Step of the last mask update; the mask is fixed after it.")
     frequency: int = describe(10, "Steps between mask updates inside [begin_step, end_step].")
@@ -115,7 +213,7 @@ class PruningSettings:
     update: str = describe("masked", "masked (authors' code: pruned weights get no loss gradient) or straight_through.")
     prune_final_layer: bool = describe(False, "Also prune the final classifier (the authors' code does not).")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _require(self.begin_step >= 0, "pruning.begin_step", f"{self.begin_step} must be >= 0")
         _require(self.begin_step < self.end_step, "pruning.begin_step",
                  f"begin_step {self.begin_step} must be smaller than end_step {self.end_step}")
@@ -127,7 +225,9 @@ class PruningSettings:
 
 
 @dataclass(frozen=True)
-class PopulationSettings:
+class PopulationSettings(Described):
+    SECTION: ClassVar[str] = "population"
+
     sparsities: tuple[float, ...] = describe((0.0, 0.1, 0.3, 0.5, 0.7, 0.9),
                                              "Final sparsities t; 0 is the dense reference.", hashed=False)
     population_size: int = describe(10, "K: models trained at each sparse level.", hashed=False)
@@ -135,7 +235,7 @@ class PopulationSettings:
         None, "Models at sparsity 0 (None: K); 2K gives two dense halves for a noise floor.", hashed=False)
     seed: int = describe(0, "Base seed; each model's seed derives from it, its sparsity and its index.")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         _require(len(self.sparsities) >= 1, "population.sparsities", "give at least one sparsity")
         for s in self.sparsities:
             _require(isinstance(s, (int, float)) and 0 <= s < 1, "population.sparsities",
@@ -180,7 +280,7 @@ class Settings:
         _require(self.pruning.end_step < self.training.steps, "pruning.end_step",
                  f"end_step {self.pruning.end_step} must be smaller than training.steps {self.training.steps}")
 
-    def replace(self, **sections: dict[str, Any]) -> "Settings":
+    def replace(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields changed, e.g. ``replace(population={"population_size": 3})``."""
         changed = {}
         for name, updates in sections.items():
@@ -198,7 +298,7 @@ class Settings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
         """Rebuild settings saved with ``to_dict`` (lists become tuples again)."""
         sections = {}
         for name, section_cls in SECTIONS.items():
@@ -229,6 +329,78 @@ class Settings:
         return f"{self.profile}-{self.hash}"
 
 
-def field_help(section_cls: type) -> dict[str, str]:
-    """Field name -> description, for documentation and the CLI."""
-    return {f.name: f.metadata.get("help", "") for f in fields(section_cls)}
+def flag(cls: type, name: str) -> str:
+    """The command-line flag of a field: ``--field-name``, or the field's own ``flag`` where names clash."""
+    meta = {f.name: f.metadata for f in fields(cls)}[name]
+    return "--" + (meta.get("flag") or name.replace("_", "-"))
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Field name -> description, for documentation and the command line."""
+    return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+
+
+# ----------------------------------------------------------------------------- options of the later stages
+
+@dataclass(frozen=True)
+class AnalysisOptions(Described):
+    """Choices of the analysis that change its tables (the population sizes come from the settings)."""
+
+    correction: str | None = describe(
+        "fdr_bh", "Multiple-comparison correction shown beside the paper's uncorrected test: fdr_bh, bonferroni "
+        "or none.", choices=CORRECTIONS)
+    alpha: float = describe(0.05, "Significance level of the class-level tests.")
+    repeats: int = describe(20, "Random splits of the dense population behind each noise floor.")
+    random_samples: int = describe(100, "Random test samples as large as PIE_t, per t, in the PIE evaluation.")
+    seed: int = describe(0, "Seed of the random dense splits and random samples.", flag="analysis-seed")
+
+    def check(self) -> None:
+        if self.correction is not None and self.correction not in CORRECTIONS:
+            raise SettingsError(f"unknown correction {self.correction!r}; use one of none, {', '.join(CORRECTIONS)}")
+        if not 0 < self.alpha < 1:
+            raise SettingsError(f"alpha {self.alpha} must lie strictly between 0 and 1")
+        if self.repeats < 1 or self.random_samples < 1:
+            raise SettingsError("repeats and random_samples must be >= 1")
+
+    @property
+    def correction_label(self) -> str:
+        """The correction as the tables name it: ``none`` for the paper's uncorrected test."""
+        return self.correction or "none"
+
+
+@dataclass(frozen=True)
+class RobustnessOptions(Described):
+    """What the robustness evaluation covers; together with the corruption constants, it names the
+    cached predictions."""
+
+    corruptions: tuple[str, ...] = describe(CORRUPTIONS, "Corruptions evaluated (Hendrycks & Dietterich's names).",
+                                            choices=CORRUPTIONS)
+    severities: tuple[int, ...] = describe((1, 2, 3, 4, 5), "Corruption severities evaluated, from 1 to 5.")
+    subsample: int | None = describe(2000, "Test images per corrupted set, a fixed seeded subsample (none: all).")
+    epsilons: tuple[float, ...] = describe((0.01, 0.03, 0.1), "L-infinity radii of the attacks, in pixels on a 0-1 "
+                                           "scale.")
+    attacks: tuple[str, ...] = describe(ATTACKS, "Adversarial attacks: fgsm, pgd.", choices=ATTACKS)
+    adversarial_subsample: int | None = describe(500, "Test images attacked per model, a fixed seeded subsample "
+                                                 "(none: all).")
+    pgd_steps: int = describe(10, "Steps of the PGD attack.")
+    models_per_level: int | None = describe(None, "Models evaluated per level (none: the dense reference models and "
+                                            "every sparse model).")
+    seed: int = describe(0, "Seed of the subsamples, of the corruptions' randomness and of PGD's random start.",
+                         flag="robustness-seed")
+
+    def check(self) -> None:
+        unknown = set(self.corruptions) - set(CORRUPTIONS)
+        if unknown:
+            raise SettingsError(f"unknown corruption {sorted(unknown)[0]!r}; choose from: {', '.join(CORRUPTIONS)}")
+        if not self.severities or not set(self.severities) <= {1, 2, 3, 4, 5}:
+            raise SettingsError(f"severities {self.severities!r} must be whole numbers from 1 to 5")
+        if set(self.attacks) - set(ATTACKS):
+            raise SettingsError(f"attacks {self.attacks!r} must be among {ATTACKS}")
+        if any(not 0 < e < 1 for e in self.epsilons):
+            raise SettingsError(f"epsilons {self.epsilons!r} must lie in (0, 1) (pixel units)")
+        for name in ("subsample", "adversarial_subsample", "models_per_level"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingsError(f"{name} {value} must be none or >= 1")
+        if self.pgd_steps < 1:
+            raise SettingsError("pgd_steps must be >= 1")

@@ -8,13 +8,28 @@ Works on plain arrays: predictions [K, N] of integer class indices and labels [N
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-CORRECTIONS = (None, "fdr_bh", "bonferroni")
+from . import settings
+
+CORRECTIONS = (None, *settings.CORRECTIONS)
+
+
+def class_index_dtype(num_classes: int) -> type:
+    """The smallest integer type that holds class indices: int16 up to 32,767 classes."""
+    return np.int16 if num_classes < 2**15 else np.int32
+
+
+def top_k_classes(scores: np.ndarray, k: int = 5) -> np.ndarray:
+    """The k highest-scoring classes of each row of ``scores`` [N, C], best first ([N, min(k, C)]);
+    ties go to the smaller class index."""
+    scores = np.asarray(scores)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :min(k, scores.shape[1])]
+    return top.astype(class_index_dtype(scores.shape[1]))
 
 
 def check_predictions(predictions, labels, num_classes: int | None = None, name: str = "predictions"
@@ -212,9 +227,20 @@ def null_calibration(dense, labels, num_classes: int, half_size: int | None = No
 
 
 def calibration_summary(calibration: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std, min and max of the chance count of significant classes, per correction."""
+    """Mean, std, min and max of the chance count of significant classes, per correction (no rows when the
+    population was too small for a calibration)."""
     grouped = calibration.groupby("correction")["n_significant"]
     return grouped.agg(["mean", "std", "min", "max", "count"]).reset_index()
+
+
+def chance_level(calibration: pd.DataFrame, correction: str = "none") -> dict:
+    """The A/A chance level under one correction: mean and largest count of significant classes over the
+    splits, the size of each dense group and the number of splits; NaN (and 0) without a calibration."""
+    rows = calibration[calibration["correction"] == correction] if len(calibration) else calibration
+    if not len(rows):
+        return {"mean": float("nan"), "max": float("nan"), "half_size": 0, "repeats": 0}
+    return {"mean": float(rows["n_significant"].mean()), "max": float(rows["n_significant"].max()),
+            "half_size": int(rows["half_size"].iloc[0]), "repeats": int(rows["repeat"].nunique())}
 
 
 def top_k_correct(top_k, labels) -> np.ndarray:

@@ -1,17 +1,24 @@
-"""The results store: the only module that knows file and folder names.
+"""The results store: the one module that knows file and folder names, and how files are written.
 
-Layout of a population (its folder is named by profile and settings hash)::
+Layout of a results folder::
 
-    <results>/<profile>-<hash>/
+    <results>/<profile>-<settings hash>/
         population.json        resolved settings, class names, test-set size
         labels.npy             test labels [N] in the fixed test order
         sparsity-0.90/model-03/
             model.pt  predictions.npy  top5.npy  top5_prob.npy  logits.npy  metrics.json  run.json  DONE
-        analysis/<key>/        tables of one analysis (key: population sizes and options)
+            robustness-<key>/           per-example predictions on corrupted and adversarial test sets, DONE
+            robustness-<key>-natural/   per-example predictions on a natural distribution-shift set, DONE
+        analysis/<key>/        tables of one analysis (key: population sizes and options), DONE
+        robustness/<key>/      tables of one robustness evaluation, DONE
+    <results>/corrupted/<dataset>-n<size>-sample<seed>/<corruption>-s<severity>-seed<seed>-v<version>.npy
 
-Every file is written to a temporary name and renamed into place. ``DONE`` is written last and
-holds the SHA-256 of the run's other files: a run without it, or whose files no longer match it,
-is not finished and is trained again.
+Every file is written to a temporary name and renamed into place. A folder is *finished* when its
+``DONE`` file, written last, lists the SHA-256 of its other files and they still match; a folder of
+derived results also records in ``DONE`` the inputs it was made from, and is *fresh* only while those
+inputs are unchanged. A run that is not finished is trained again; tables that are not fresh are
+computed again (``cached_tables``). The names of the book's files, and of the published datasets'
+files as their authors lay them out, live here too.
 """
 
 from __future__ import annotations
@@ -21,13 +28,16 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .errors import MissingResultsError
+from .errors import MissingResultsError, StoreError
 from .settings import Settings
+from .stats import top_k_classes
 
 POPULATION_FILE = "population.json"
 LABELS_FILE = "labels.npy"
@@ -40,7 +50,15 @@ LOGITS_FILE = "logits.npy"
 METRICS_FILE = "metrics.json"
 RUN_FILE = "run.json"
 ANALYSIS_DIR = "analysis"
+ROBUSTNESS_DIR = "robustness"
+CORRUPTED_DIR = "corrupted"
+TABLE_SUFFIX = ".csv"
 MAX_CLASSES_FOR_LOGITS = 100
+
+# per-example predictions of one model in robustness-<key>/ (top-5 classes [n, 5] or top-1 [n])
+CLEAN_TOP5_FILE = "clean.npy"
+ADVERSARIAL_CLEAN_FILE = "adv-clean.npy"
+RESTRICTED_TOP1_FILE = "restricted_top1.npy"
 
 
 def format_sparsity(sparsity: float) -> str:
@@ -48,6 +66,8 @@ def format_sparsity(sparsity: float) -> str:
     text = f"{sparsity:.2f}"
     return text if abs(float(text) - sparsity) < 1e-12 else f"{sparsity:.6g}"
 
+
+# ----------------------------------------------------------------------------- paths of results
 
 def population_dir(results_dir: str | Path, settings: Settings) -> Path:
     return Path(results_dir) / settings.name
@@ -66,17 +86,54 @@ def analysis_dir(pop_dir: Path, key: str) -> Path:
     return pop_dir / ANALYSIS_DIR / key
 
 
-# ----------------------------------------------------------------------------- atomic writes
+def robustness_dir(run: Path, key: str) -> Path:
+    """Per-example predictions of one model on corrupted and adversarial test sets (one evaluation key)."""
+    return run / f"robustness-{key}"
+
+
+def natural_dir(run: Path, key: str) -> Path:
+    """Per-example predictions of one model on the dataset's natural distribution-shift set."""
+    return run / f"robustness-{key}-natural"
+
+
+def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
+    return pop_dir / ROBUSTNESS_DIR / key
+
+
+def table_file(name: str) -> str:
+    return name + TABLE_SUFFIX
+
+
+def corrupted_top5_file(corruption: str, severity: int) -> str:
+    return f"{corruption}-s{severity}.npy"
+
+
+def adversarial_top1_file(attack: str, epsilon: float) -> str:
+    return f"adv-{attack}-{epsilon:g}.npy"
+
+
+def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, seed: int,
+                       version: int) -> Path:
+    """A cached corrupted test set: dataset and subsample in the folder; corruption, severity, seed and the
+    constants' version in the file name."""
+    return Path(results_dir) / CORRUPTED_DIR / dataset_key / f"{name}-s{severity}-seed{seed}-v{version}.npy"
+
+
+# ----------------------------------------------------------------------------- writing
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write to a temporary name in the same folder, flush to disk, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}. Choose a folder you can write to "
+                         "(e.g. --results DIR)") from None
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -97,6 +154,10 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, npy_bytes(array))
 
 
+def load_npy(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -105,33 +166,122 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_writable(folder: str | Path, what: str) -> Path:
+    """Create ``folder`` if needed and make sure files can be written in it, before long work starts."""
+    folder = Path(folder)
+    probe = folder / f".write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(f"cannot write the {what} to {folder}: {exc.strerror or exc}. "
+                         "Choose a folder you can write to") from None
+    return folder
+
+
+# ----------------------------------------------------------------------------- finished folders
+
+def _canonical(obj: Any) -> Any:
+    """``obj`` as it reads back from JSON (tuples become lists), for comparing recorded inputs."""
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def write_finished(directory: Path, payloads: dict[str, bytes], inputs: Any = None, record: Any = None) -> None:
+    """Write files atomically, then ``DONE`` with their checksums, the ``inputs`` they were made from and
+    a free-form ``record`` (settings, provenance): the folder is finished only then."""
+    (directory / DONE_FILE).unlink(missing_ok=True)  # an interrupted rewrite must not look finished
+    for name, payload in payloads.items():
+        atomic_write_bytes(directory / name, payload)
+    manifest = {"sha256": {name: hashlib.sha256(payload).hexdigest() for name, payload in payloads.items()}}
+    if inputs is not None:
+        manifest["inputs"] = inputs
+    if record is not None:
+        manifest["record"] = record
+    save_json(directory / DONE_FILE, manifest)
+
+
+def read_manifest(directory: Path) -> dict | None:
+    """The contents of a folder's ``DONE`` file, or None when it is missing or damaged."""
+    try:
+        manifest = json.loads((directory / DONE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("sha256"), dict) else None
+
+
+def is_finished(directory: Path, verify: bool = True, inputs: Any = None) -> bool:
+    """True if ``DONE`` exists, (when ``verify``) every file it lists still has its checksum, and (when
+    ``inputs`` is given) it records exactly these inputs."""
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return False
+    if inputs is not None and manifest.get("inputs") != _canonical(inputs):
+        return False
+    for name, expected in manifest["sha256"].items():
+        path = directory / name
+        if not path.is_file() or (verify and sha256(path) != expected):
+            return False
+    return True
+
+
+def clear(directory: Path) -> None:
+    """Remove what an unfinished or damaged folder left behind."""
+    if directory.exists():
+        shutil.rmtree(directory)
+
+
+def fingerprint(directories: list[Path]) -> str:
+    """A digest of these folders' ``DONE`` files: it changes when any of them is rewritten or missing."""
+    digest = hashlib.sha256()
+    for directory in directories:
+        path = directory / DONE_FILE
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()[:16]
+
+
+def read_tables(directory: Path, inputs: Any) -> dict[str, pd.DataFrame] | None:
+    """The tables stored in ``directory`` if they are finished and were made from ``inputs``, else None."""
+    if not is_finished(directory, inputs=inputs):
+        return None
+    names = [name for name in read_manifest(directory)["sha256"] if name.endswith(TABLE_SUFFIX)]
+    return {name[:-len(TABLE_SUFFIX)]: pd.read_csv(directory / name) for name in names}
+
+
+def cached_tables(directory: Path, inputs: Any, compute: Callable[[], dict[str, pd.DataFrame]],
+                  record: Any = None) -> dict[str, pd.DataFrame]:
+    """Read if fresh, else compute and write: the one cache rule of derived tables.
+
+    The tables in ``directory`` are returned when they are finished and were made from ``inputs``;
+    otherwise ``compute()`` makes them, they are written as CSV with a ``DONE`` recording ``inputs``
+    and ``record``, and returned as read back, so a cached and a fresh result look the same.
+    """
+    tables = read_tables(directory, inputs)
+    if tables is not None:
+        return tables
+    computed = compute()
+    write_finished(directory, {table_file(name): table.to_csv(index=False).encode() for name, table in computed.items()},
+                   inputs, record)
+    return read_tables(directory, inputs)
+
+
 # ----------------------------------------------------------------------------- runs
 
 def prediction_arrays(logits: np.ndarray) -> dict[str, np.ndarray]:
     """The per-example arrays a run keeps: top-1, top-5 with float16 softmax, and logits if C <= 100."""
     num_classes = logits.shape[1]
-    index_dtype = np.int16 if num_classes < 2**15 else np.int32
-    k = min(5, num_classes)
     shifted = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(shifted)
     probs /= probs.sum(axis=1, keepdims=True)
-    top5 = np.argsort(-logits, axis=1, kind="stable")[:, :k]
+    top5 = top_k_classes(logits, 5)
     arrays = {
-        PREDICTIONS_FILE: top5[:, 0].astype(index_dtype),
-        TOP5_FILE: top5.astype(index_dtype),
-        TOP5_PROB_FILE: np.take_along_axis(probs, top5, axis=1).astype(np.float16),
+        PREDICTIONS_FILE: top5[:, 0],
+        TOP5_FILE: top5,
+        TOP5_PROB_FILE: np.take_along_axis(probs, top5.astype(np.int64), axis=1).astype(np.float16),
     }
     if num_classes <= MAX_CLASSES_FOR_LOGITS:
         arrays[LOGITS_FILE] = logits.astype(np.float32)
     return arrays
-
-
-def write_finished(directory: Path, payloads: dict[str, bytes]) -> None:
-    """Write files atomically, then ``DONE`` with their checksums: the folder is finished only then."""
-    for name, payload in payloads.items():
-        atomic_write_bytes(directory / name, payload)
-    checksums = {name: hashlib.sha256(payload).hexdigest() for name, payload in payloads.items()}
-    save_json(directory / DONE_FILE, {"sha256": checksums})
 
 
 def write_run(directory: Path, model_state: bytes, logits: np.ndarray, metrics: dict, run_info: dict) -> None:
@@ -141,47 +291,16 @@ def write_run(directory: Path, model_state: bytes, logits: np.ndarray, metrics: 
     write_finished(directory, payloads)
 
 
-def robustness_dir(run: Path, key: str) -> Path:
-    """Per-example predictions of one model on corrupted and adversarial test sets (one evaluation key)."""
-    return run / f"robustness-{key}"
-
-
-def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
-    return pop_dir / "robustness" / key
-
-
-def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, seed: int,
-                       version: int) -> Path:
-    """A cached corrupted test set: dataset and subsample in the folder; corruption, severity, seed and the
-    constants' version in the file name."""
-    return Path(results_dir) / "corrupted" / dataset_key / f"{name}-s{severity}-seed{seed}-v{version}.npy"
-
-
-def run_is_done(directory: Path, verify: bool = True) -> bool:
-    """True if ``DONE`` exists and (when ``verify``) every file it lists still has its checksum."""
-    try:
-        checksums = json.loads((directory / DONE_FILE).read_text())["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    for name, expected in checksums.items():
-        path = directory / name
-        if not path.is_file() or (verify and sha256(path) != expected):
-            return False
-    return True
-
-
-def clear_run(directory: Path) -> None:
-    """Remove what an unfinished or damaged run left behind."""
-    if directory.exists():
-        shutil.rmtree(directory)
-
-
 def load_run_metrics(directory: Path) -> dict:
     return json.loads((directory / METRICS_FILE).read_text())
 
 
 def load_run_array(directory: Path, name: str = PREDICTIONS_FILE) -> np.ndarray:
-    return np.load(directory / name, allow_pickle=False)
+    return load_npy(directory / name)
+
+
+def model_file(directory: Path) -> Path:
+    return directory / MODEL_FILE
 
 
 # ----------------------------------------------------------------------------- populations
@@ -197,6 +316,10 @@ def read_population_info(pop_dir: Path) -> dict:
     return json.loads((pop_dir / POPULATION_FILE).read_text())
 
 
+def load_labels(pop_dir: Path) -> np.ndarray:
+    return load_npy(pop_dir / LABELS_FILE)
+
+
 def finished_indices(pop_dir: Path, sparsity: float, verify: bool = False) -> list[int]:
     """Model indices at this sparsity whose runs are finished."""
     folder = sparsity_dir(pop_dir, sparsity)
@@ -204,25 +327,9 @@ def finished_indices(pop_dir: Path, sparsity: float, verify: bool = False) -> li
         return []
     indices = []
     for child in sorted(folder.glob("model-*")):
-        if child.is_dir() and child.name[6:].isdigit() and run_is_done(child, verify=verify):
+        if child.is_dir() and child.name[6:].isdigit() and is_finished(child, verify=verify):
             indices.append(int(child.name[6:]))
     return indices
-
-
-def population_fingerprint(pop_dir: Path, runs: list[tuple[float, int]]) -> str:
-    """A digest of the DONE files of these runs: it changes when any of them is retrained."""
-    digest = hashlib.sha256()
-    for sparsity, index in runs:
-        path = run_dir(pop_dir, sparsity, index) / DONE_FILE
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
-    return digest.hexdigest()[:16]
-
-
-def train_command(settings: Settings, results_dir: str | Path, sparsities: list[float] | None = None) -> str:
-    parts = ["pruning-impact train", f"--profile {settings.profile}", f"--results {results_dir}"]
-    if sparsities:
-        parts.append("--sparsities " + " ".join(format_sparsity(s) for s in sparsities))
-    return " ".join(parts)
 
 
 def _resolve(profile_or_settings: str | Settings) -> Settings:
@@ -232,21 +339,33 @@ def _resolve(profile_or_settings: str | Settings) -> Settings:
     return get_profile(profile_or_settings)
 
 
+def require_trained(results_dir: str | Path, settings: Settings, sparsity: float | None = None,
+                    population_size: int | None = None) -> list[int]:
+    """The finished model indices at ``sparsity`` (at every level when None), as many as the population
+    has there (or ``population_size``); a missing model raises an error naming the command that trains it."""
+    from .profiles import command_line
+
+    pop_dir = population_dir(results_dir, settings)
+    done = []
+    for level in (settings.population.sparsities if sparsity is None else (sparsity,)):
+        wanted = population_size or settings.population.size_at(level)
+        done = finished_indices(pop_dir, level)[:wanted]
+        if len(done) < wanted or not (pop_dir / LABELS_FILE).is_file():
+            raise MissingResultsError(
+                f"{len(done)} of {wanted} models are trained at sparsity {format_sparsity(level)} for profile "
+                f"{settings.profile} in {pop_dir}. Train them with: {command_line('train', settings, results_dir)}")
+    return done
+
+
 def load_population_arrays(results_dir: str | Path, profile: str | Settings, sparsity: float,
                            name: str = PREDICTIONS_FILE, population_size: int | None = None
                            ) -> tuple[np.ndarray, np.ndarray]:
     """One per-example array of every model at a sparsity, stacked [K, ...], and the test labels [N]."""
     settings = _resolve(profile)
     pop_dir = population_dir(results_dir, settings)
-    wanted = population_size or settings.population.size_at(sparsity)
-    done = finished_indices(pop_dir, sparsity)[:wanted]
-    if len(done) < wanted or not (pop_dir / LABELS_FILE).is_file():
-        raise MissingResultsError(
-            f"{len(done)} of {wanted} models are trained at sparsity {format_sparsity(sparsity)} for profile "
-            f"{settings.profile} in {pop_dir}. Train them with: {train_command(settings, results_dir, [sparsity])}")
-    labels = np.load(pop_dir / LABELS_FILE, allow_pickle=False)
+    done = require_trained(results_dir, settings, sparsity, population_size)
     arrays = np.stack([load_run_array(run_dir(pop_dir, sparsity, i), name) for i in done])
-    return arrays, labels
+    return arrays, load_labels(pop_dir)
 
 
 def load_predictions(results_dir: str | Path, profile: str | Settings, sparsity: float,
@@ -257,3 +376,76 @@ def load_predictions(results_dir: str | Path, profile: str | Settings, sparsity:
     """
     predictions, labels = load_population_arrays(results_dir, profile, sparsity, PREDICTIONS_FILE, population_size)
     return predictions.astype(np.int64), labels
+
+
+# ----------------------------------------------------------------------------- the book
+
+NOTEBOOKS_DIR = "notebooks"
+BOOK_DIR = "book"
+FIGURES_DIR = "figures"
+BOOK_CONFIG_FILES = ("_config.yml", "_toc.yml")
+BOOK_SOURCE_SUFFIXES = (".md", ".bib")
+NOTEBOOK_PATTERN = "[0-9][0-9]_*.py"
+
+
+def notebook_sources(root: Path) -> list[Path]:
+    """The book's notebooks (jupytext sources), in chapter order."""
+    return sorted((root / NOTEBOOKS_DIR).glob(NOTEBOOK_PATTERN))
+
+
+def executed_notebook(book_root: Path, source: Path) -> Path:
+    return book_root / BOOK_DIR / f"{source.stem}.ipynb"
+
+
+def staged_notebook(output: Path) -> Path:
+    """Where a notebook is converted before papermill executes it into ``output``."""
+    return output.with_name(f".{output.stem}.input.ipynb")
+
+
+def notebook_stamp(output: Path) -> Path:
+    """What an executed notebook was made from (source, parameters, inputs), beside it."""
+    return output.with_name(f"{output.stem}.stamp.json")
+
+
+def figure_file(figures_dir: Path, name: str) -> Path:
+    return figures_dir / f"{name}.png"
+
+
+def html_index(book_root: Path) -> Path:
+    return book_root / "_build" / "html" / "index.html"
+
+
+# ----------------------------------------------------------------------------- datasets (their publishers' layouts)
+
+SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+FASHION_MNIST_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
+                       "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST_BATCH = "test_batch"
+IMAGENET_SPLITS = ("train", "val")
+CIFAR10_C_DIR, IMAGENET_C_DIR = "CIFAR-10-C", "imagenet-c"  # published corrupted test sets, in the data folder
+CIFAR10_1_DIR, IMAGENET_A_DIR = "CIFAR-10.1", "imagenet-a"  # published natural distribution-shift sets
+
+
+def torchvision_fashion_mnist_dir(data_dir: Path) -> Path:
+    """Where torchvision's download puts Fashion-MNIST's IDX files."""
+    return data_dir / "FashionMNIST" / "raw"
+
+
+def fashion_mnist_folders(data_dir: Path) -> list[Path]:
+    """Where Fashion-MNIST's IDX files are looked for, in order."""
+    return [data_dir / "fashion-mnist", torchvision_fashion_mnist_dir(data_dir), data_dir, SYSTEM_FASHION_MNIST]
+
+
+def cifar10_c_files(root: Path, corruption: str) -> tuple[Path, Path]:
+    """CIFAR-10-C: the five severities of a corruption in one array, and their labels."""
+    return root / f"{corruption}.npy", root / "labels.npy"
+
+
+def cifar10_1_files(root: Path, version: str) -> tuple[Path, Path]:
+    return root / f"cifar10.1_{version}_data.npy", root / f"cifar10.1_{version}_labels.npy"
+
+
+def imagenet_c_folder(root: Path, corruption: str, severity: int) -> Path:
+    return root / corruption / str(severity)

@@ -11,11 +11,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import ImageData, load_dataset
+from .data import load_dataset
 from .errors import SettingsError, TrainingDivergedError
+from .inference import predict_logits
 from .models import build_model
-from .pruning import PolynomialDecay, Pruner, layer_sparsities
+from .pruning import PolynomialDecay, Pruner, layer_sparsities, sparsity_problems
 from .settings import PruningSettings, Settings, TrainSettings
+from .stats import top_k_classes
 
 
 def lr_at(step: int, settings: TrainSettings) -> float:
@@ -61,21 +63,6 @@ class TrainedModel:
     model: nn.Module
     logits: np.ndarray
     metrics: dict
-
-
-@torch.no_grad()
-def predict_logits(model: nn.Module, data: ImageData, batch_size: int, device: torch.device) -> np.ndarray:
-    """Logits of the whole test set in its fixed order, as float32 [N, C]."""
-    model.eval()
-    chunks = [model(x.contiguous(memory_format=torch.channels_last)).float().cpu()
-              for x, _ in data.test_batches(batch_size, device)]
-    return torch.cat(chunks).numpy()
-
-
-def top_k_accuracy(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
-    k = min(k, logits.shape[1])
-    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
-    return float((top == labels[:, None]).any(axis=1).mean())
 
 
 def train_model(settings: Settings, sparsity: float, seed: int, progress: bool = True,
@@ -140,13 +127,17 @@ def train_model(settings: Settings, sparsity: float, seed: int, progress: bool =
     seconds = time.perf_counter() - started
     if pruner is not None:
         pruner.finalize()
-    logits = predict_logits(model, data, train_cfg.eval_batch_size, device)
+    problems = sparsity_problems(model, sparsity, prune_cfg.scope, prune_cfg.prune_final_layer)
+    if problems:
+        raise RuntimeError(f"pruning to {sparsity} failed: {'; '.join(problems)}")  # a bug, not a user error
+    logits = predict_logits(model, (x for x, _ in data.test_batches(train_cfg.eval_batch_size, device)), device)
     labels = data.test_labels
+    top5 = top_k_classes(logits, 5)
     metrics = {
         "sparsity": sparsity,
         "seed": seed,
-        "top1": float((logits.argmax(1) == labels).mean()),
-        "top5": top_k_accuracy(logits, labels, 5),
+        "top1": float((top5[:, 0] == labels).mean()),
+        "top5": float((top5 == labels[:, None]).any(axis=1).mean()),
         "train_seconds": seconds,
         "images_per_second": train_cfg.steps * train_cfg.batch_size / seconds,
         "device": str(device),

@@ -1,0 +1,52 @@
+"""Provenance saved with every result: the code version, library versions and the machine, without
+importing the libraries themselves (the analysis stays free of torch)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+
+LIBRARIES = ("torch", "torchvision", "numpy", "scipy", "pandas")
+
+
+def code_version() -> str:
+    """The git commit of this package's source (with '-dirty' for local changes), or the package version."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
+                               text=True, timeout=10, check=True).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return f"pruning-impact {__version__} (not a git checkout)"
+
+
+def _version(library: str) -> str | None:
+    try:
+        return metadata.version(library)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(device: str | None = None) -> dict:
+    """What produced a result: code and library versions, Python, platform, CPU, device and time."""
+    return {"code_version": code_version(), "package_version": __version__, "python": platform.python_version(),
+            **{library: _version(library) for library in LIBRARIES}, "platform": platform.platform(),
+            "processor": cpu_model(), "device": device, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (timings and CPU results depend on it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -1,0 +1,24 @@
+"""The benchmark scripts run (on tiny sizes): they must not rot while the package changes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script, *args):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_analysis_scale_runs():
+    out = run("analysis_scale.py", "--k", "4", "--n", "300", "--classes", "10")
+    assert "K=4 x 6 levels, N=300, C=10: analysis" in out and "CPU:" in out
+
+
+def test_train_one_runs():
+    out = run("train_one.py", "--profile", "smoke", "--sparsity", "0.5")
+    assert "profile smoke sparsity 0.5" in out and "top-1" in out
