@@ -39,5 +39,8 @@ status: setup
 book: setup data
 	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS)
 
+# The linter and the formatter (configured in pyproject.toml), then the tests.
 test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

@@ -52,9 +52,11 @@ def main() -> None:
     summary = tables["class_summary"]
     print(summary[["sparsity", "correction", "n_significant"]].to_string(index=False))
     print(f"CPU: {cpu_model()}")
-    print(f"K={args.k} x 6 levels, N={args.n}, C={args.classes}: analysis {seconds:.2f} s, "
-          f"peak memory of the analysis {peak / 2**20:.0f} MiB (process peak RSS {rss:.0f} MiB, "
-          f"{before_rss:.0f} MiB before the analysis)")
+    print(
+        f"K={args.k} x 6 levels, N={args.n}, C={args.classes}: analysis {seconds:.2f} s, "
+        f"peak memory of the analysis {peak / 2**20:.0f} MiB (process peak RSS {rss:.0f} MiB, "
+        f"{before_rss:.0f} MiB before the analysis)"
+    )
 
 
 if __name__ == "__main__":

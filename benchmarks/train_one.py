@@ -1,6 +1,6 @@
 """Train one model of a profile (default: fashion-mnist) and print images/s, wall time and top-1.
 
-    python benchmarks/train_one.py [--profile fashion-mnist] [--sparsity 0.9] [--seed 0]
+python benchmarks/train_one.py [--profile fashion-mnist] [--sparsity 0.9] [--seed 0]
 """
 
 import argparse
@@ -22,9 +22,11 @@ def main() -> None:
     trained = train_model(settings, args.sparsity, args.seed, progress=True)
     wall = time.perf_counter() - started
     m = trained.metrics
-    print(f"profile {args.profile} sparsity {args.sparsity}: {m['images_per_second']:.0f} images/s in training, "
-          f"{m['train_seconds']:.1f} s training, {wall:.1f} s wall (with data loading and test predictions), "
-          f"top-1 {m['top1']:.4f}, top-5 {m['top5']:.4f}, device {m['device']}, CPU {cpu_model()}")
+    print(
+        f"profile {args.profile} sparsity {args.sparsity}: {m['images_per_second']:.0f} images/s in training, "
+        f"{m['train_seconds']:.1f} s training, {wall:.1f} s wall (with data loading and test predictions), "
+        f"top-1 {m['top1']:.4f}, top-5 {m['top5']:.4f}, device {m['device']}, CPU {cpu_model()}"
+    )
 
 
 if __name__ == "__main__":

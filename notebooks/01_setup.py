@@ -39,10 +39,19 @@ from pruning_impact import plots
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
-                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
-                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
-                       random_samples=random_samples)
+chapter = open_chapter(
+    profile=profile,
+    results_dir=results_dir,
+    population_size=population_size,
+    dense_population_size=dense_population_size,
+    sparsities=sparsities,
+    seed=seed,
+    data_dir=data_dir,
+    correction=correction,
+    alpha=alpha,
+    repeats=repeats,
+    random_samples=random_samples,
+)
 settings, tables = chapter.settings, chapter.tables
 toplines = tables["toplines"].set_index("sparsity")
 dense, most_sparse = toplines.loc[0.0], toplines.loc[toplines.index.max()]
@@ -71,11 +80,21 @@ chapter.glue("top1_drop", 100 * (dense["top1_mean"] - most_sparse["top1_mean"]))
 # schedule is running.
 
 # %% tags=["hide-input"]
-fig = plots.schedule_figure(settings.pruning.begin_step, settings.pruning.end_step, settings.pruning.frequency,
-                            settings.training.steps, settings.population.sparsities, settings.pruning.power,
-                            settings.pruning.initial_sparsity)
-chapter.show_figure(fig, "fig-schedule", "Scheduled sparsity against training step for each final sparsity t; "
-                    "dots mark the steps where masks are recomputed.")
+fig = plots.schedule_figure(
+    settings.pruning.begin_step,
+    settings.pruning.end_step,
+    settings.pruning.frequency,
+    settings.training.steps,
+    settings.population.sparsities,
+    settings.pruning.power,
+    settings.pruning.initial_sparsity,
+)
+chapter.show_figure(
+    fig,
+    "fig-schedule",
+    "Scheduled sparsity against training step for each final sparsity t; "
+    "dots mark the steps where masks are recomputed.",
+)
 
 # %% [markdown]
 # ## Top-line accuracy
@@ -89,19 +108,37 @@ chapter.show_figure(fig, "fig-schedule", "Scheduled sparsity against training st
 
 # %% tags=["hide-input"]
 fig = plots.accuracy_distributions(tables["model_accuracies"])
-chapter.show_figure(fig, "fig-accuracy", "Distribution of top-1 (left) and top-5 (right) test accuracy over "
-                    "the independently trained models of each sparsity (cf. the paper's Figure 1).")
+chapter.show_figure(
+    fig,
+    "fig-accuracy",
+    "Distribution of top-1 (left) and top-5 (right) test accuracy over "
+    "the independently trained models of each sparsity (cf. the paper's Figure 1).",
+)
 
 # %% tags=["hide-input"]
 table = tables["toplines"].copy()
 for column in ("top1_mean", "top1_std", "top5_mean", "top5_std"):
     table[column] = 100 * table[column]
-table = table.rename(columns={"sparsity": "sparsity t", "k": "K", "top1_mean": "top-1 (%)", "top1_std": "± std",
-                              "top5_mean": "top-5 (%)", "top5_std": "± std ", "n_pie": "# PIEs"})
+table = table.rename(
+    columns={
+        "sparsity": "sparsity t",
+        "k": "K",
+        "top1_mean": "top-1 (%)",
+        "top1_std": "± std",
+        "top5_mean": "top-5 (%)",
+        "top5_std": "± std ",
+        "n_pie": "# PIEs",
+    }
+)
 table.columns = [c.replace("n_significant_", "# signif. classes, ") for c in table.columns]
-chapter.show_table(table, "tab-toplines", "Top-1 and top-5 accuracy (mean and standard deviation over the K models), "
-                   "the number of classes significantly affected (uncorrected as in the paper, and corrected) "
-                   "and the number of PIEs per sparsity (cf. the paper's Tables 2 and 3).", digits=2)
+chapter.show_table(
+    table,
+    "tab-toplines",
+    "Top-1 and top-5 accuracy (mean and standard deviation over the K models), "
+    "the number of classes significantly affected (uncorrected as in the paper, and corrected) "
+    "and the number of PIEs per sparsity (cf. the paper's Tables 2 and 3).",
+    digits=2,
+)
 
 # %% [markdown]
 # ## Take-aways

@@ -44,10 +44,19 @@ from pruning_impact import plots, stats
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
-                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
-                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
-                       random_samples=random_samples)
+chapter = open_chapter(
+    profile=profile,
+    results_dir=results_dir,
+    population_size=population_size,
+    dense_population_size=dense_population_size,
+    sparsities=sparsities,
+    seed=seed,
+    data_dir=data_dir,
+    correction=correction,
+    alpha=alpha,
+    repeats=repeats,
+    random_samples=random_samples,
+)
 tables, options = chapter.tables, chapter.analysis_options
 summary, tests, calibration = tables["class_summary"], tables["class_tests"], tables["aa_calibration"]
 chance = stats.calibration_summary(calibration).set_index("correction")
@@ -55,12 +64,20 @@ raw = summary[summary["correction"] == "none"].set_index("sparsity")
 corrected = summary[summary["correction"] == options.correction_label].set_index("sparsity")
 top_t = raw.index.max()
 aa = stats.chance_level(calibration, "none")
-chapter.glue_all({"num_classes": len(chapter.class_names), "alpha": options.alpha,
-                  "correction": options.correction_label, "top_t": 100 * top_t,
-                  "raw_signif_top": int(raw.loc[top_t, "n_significant"]),
-                  "corr_signif_top": int(corrected.loc[top_t, "n_significant"]),
-                  "aa_raw_mean": aa["mean"], "aa_raw_max": aa["max"], "aa_group": aa["half_size"],
-                  "aa_repeats": aa["repeats"]})
+chapter.glue_all(
+    {
+        "num_classes": len(chapter.class_names),
+        "alpha": options.alpha,
+        "correction": options.correction_label,
+        "top_t": 100 * top_t,
+        "raw_signif_top": int(raw.loc[top_t, "n_significant"]),
+        "corr_signif_top": int(corrected.loc[top_t, "n_significant"]),
+        "aa_raw_mean": aa["mean"],
+        "aa_raw_max": aa["max"],
+        "aa_group": aa["half_size"],
+        "aa_repeats": aa["repeats"],
+    }
+)
 
 # %% [markdown]
 # ## Tables 1 and 4, with their calibration
@@ -77,22 +94,38 @@ chapter.glue_all({"num_classes": len(chapter.class_names), "alpha": options.alph
 view = summary.copy()
 view["A/A mean"] = view["correction"].map(chance["mean"])
 view["A/A max"] = view["correction"].map(chance["max"])
-view = view.rename(columns={"sparsity": "t", "model_accuracy_difference": "model acc. diff.",
-                            "n_significant": "# signif.", "n_increase": "# incr.", "n_decrease": "# decr.",
-                            "largest_increase_class": "largest incr.", "largest_increase": "norm. diff. (incr.)",
-                            "largest_decrease_class": "largest decr.", "largest_decrease": "norm. diff. (decr.)"})
+view = view.rename(
+    columns={
+        "sparsity": "t",
+        "model_accuracy_difference": "model acc. diff.",
+        "n_significant": "# signif.",
+        "n_increase": "# incr.",
+        "n_decrease": "# decr.",
+        "largest_increase_class": "largest incr.",
+        "largest_increase": "norm. diff. (incr.)",
+        "largest_decrease_class": "largest decr.",
+        "largest_decrease": "norm. diff. (decr.)",
+    }
+)
 view = view.drop(columns=["k_dense", "k_sparse"])
-chapter.show_table(view, "tab-class-summary",
-                   "Class-level results per sparsity t, without correction (as in the paper) and with correction: "
-                   "mean model accuracy difference, classes significantly increased and decreased relative to "
-                   "the model, the classes with the largest normalized recall difference, and the A/A chance "
-                   "count beside each row (cf. the paper's Tables 1 and 4).")
+chapter.show_table(
+    view,
+    "tab-class-summary",
+    "Class-level results per sparsity t, without correction (as in the paper) and with correction: "
+    "mean model accuracy difference, classes significantly increased and decreased relative to "
+    "the model, the classes with the largest normalized recall difference, and the A/A chance "
+    "count beside each row (cf. the paper's Tables 1 and 4).",
+)
 
 # %% tags=["hide-input"]
 if len(chance):
-    chapter.show_table(chance.reset_index().rename(columns={"count": "splits"}), "tab-aa",
-                       "A/A calibration: classes called significant between two disjoint random groups of dense "
-                       "models of the sparse populations' size, per correction, over the random splits.", digits=2)
+    chapter.show_table(
+        chance.reset_index().rename(columns={"count": "splits"}),
+        "tab-aa",
+        "A/A calibration: classes called significant between two disjoint random groups of dense "
+        "models of the sparse populations' size, per correction, over the random splits.",
+        digits=2,
+    )
 
 # %% [markdown]
 # ## Which classes move
@@ -107,9 +140,13 @@ high, mid = levels[-1], levels[-2] if len(levels) > 1 else levels[-1]
 for level, name in ((high, "fig-class-impact-high"), (mid, "fig-class-impact-mid")):
     rows = tests[(tests["sparsity"] == level) & (tests["correction"] == "none")]
     fig = plots.class_impact_figure(rows, title=f"t = {100 * level:.0f}%")
-    chapter.show_figure(fig, name, f"Normalized recall difference (bars) and absolute recall difference (points) per "
-                        f"class at {100 * level:.0f}% sparsity; faded bars do not pass the uncorrected test "
-                        "(cf. the paper's Figures 3 and 8).")
+    chapter.show_figure(
+        fig,
+        name,
+        f"Normalized recall difference (bars) and absolute recall difference (points) per "
+        f"class at {100 * level:.0f}% sparsity; faded bars do not pass the uncorrected test "
+        "(cf. the paper's Figures 3 and 8).",
+    )
 
 # %% [markdown]
 # ## Take-aways

@@ -42,13 +42,26 @@ from pruning_impact import pie, plots
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
-                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
-                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
-                       random_samples=random_samples)
+chapter = open_chapter(
+    profile=profile,
+    results_dir=results_dir,
+    population_size=population_size,
+    dense_population_size=dense_population_size,
+    sparsities=sparsities,
+    seed=seed,
+    data_dir=data_dir,
+    correction=correction,
+    alpha=alpha,
+    repeats=repeats,
+    random_samples=random_samples,
+)
 tables = chapter.tables
-counts, floor, evaluation, examples = (tables["pie_counts"], tables["pie_noise_floor"], tables["pie_evaluation"],
-                                       tables["examples"])
+counts, floor, evaluation, examples = (
+    tables["pie_counts"],
+    tables["pie_noise_floor"],
+    tables["pie_evaluation"],
+    tables["examples"],
+)
 top = counts.loc[counts["sparsity"].idxmax()]
 low = counts.loc[counts["sparsity"].idxmin()]
 chapter.glue("pie_top_t", 100 * top["sparsity"])
@@ -78,9 +91,13 @@ chapter.glue("dense_on_random", 100 * by_subset.get("random", float("nan")))
 
 # %% tags=["hide-input"]
 fig = plots.pie_counts_figure(counts, floor)
-chapter.show_figure(fig, "fig-pie-counts", "Number of PIEs per sparsity (bars) against the dense-vs-dense noise "
-                    "floor: two disjoint random groups of dense models of the sparse population's size (dashed: "
-                    "mean; band: 95% of the splits).")
+chapter.show_figure(
+    fig,
+    "fig-pie-counts",
+    "Number of PIEs per sparsity (bars) against the dense-vs-dense noise "
+    "floor: two disjoint random groups of dense models of the sparse population's size (dashed: "
+    "mean; band: 95% of the splits).",
+)
 
 # %% [markdown]
 # ## PIEs are hard for every model
@@ -92,18 +109,29 @@ chapter.show_figure(fig, "fig-pie-counts", "Number of PIEs per sparsity (bars) a
 
 # %% tags=["hide-input"]
 fig = plots.pie_evaluation_figure(evaluation, [0.0])
-chapter.show_figure(fig, "fig-pie-eval-dense", "Top-1 accuracy of the dense reference models restricted to PIE_t "
-                    "images, to non-PIE_t images, and to random samples of the test set as large as PIE_t, against "
-                    "the sparsity t at which the PIEs were identified; bands: 95% intervals (over models for PIE and "
-                    "non-PIE, over random samples for the random subsets).", width="60%")
+chapter.show_figure(
+    fig,
+    "fig-pie-eval-dense",
+    "Top-1 accuracy of the dense reference models restricted to PIE_t "
+    "images, to non-PIE_t images, and to random samples of the test set as large as PIE_t, against "
+    "the sparsity t at which the PIEs were identified; bands: 95% intervals (over models for PIE and "
+    "non-PIE, over random samples for the random subsets).",
+    width="60%",
+)
 
 # %% tags=["hide-input"]
 sparse_levels = sorted(s for s in evaluation["model_sparsity"].unique() if s > 0)
-shown = sparse_levels if len(sparse_levels) <= 3 else [sparse_levels[0], sparse_levels[len(sparse_levels) // 2],
-                                                       sparse_levels[-1]]
+shown = (
+    sparse_levels
+    if len(sparse_levels) <= 3
+    else [sparse_levels[0], sparse_levels[len(sparse_levels) // 2], sparse_levels[-1]]
+)
 fig = plots.pie_evaluation_figure(evaluation, shown)
-chapter.show_figure(fig, "fig-pie-eval-sparse", "The same comparison for pruned populations, one panel per "
-                    "sparsity of the evaluated models.")
+chapter.show_figure(
+    fig,
+    "fig-pie-eval-sparse",
+    "The same comparison for pruned populations, one panel per sparsity of the evaluated models.",
+)
 
 # %% [markdown]
 # ## What PIEs look like
@@ -115,10 +143,19 @@ chapter.show_figure(fig, "fig-pie-eval-sparse", "The same comparison for pruned 
 # %% tags=["hide-input"]
 top_t = top["sparsity"]
 picked_pie, picked_non = pie.sample_exemplars(examples, top_t, gallery_size, gallery_seed)
-for rows, name, caption in ((picked_pie, "fig-pie-gallery", f"PIEs at {top_t * 100:.0f}% sparsity, chosen at random "
-                             "(seeded): true label, dense modal label and sparse modal label."),
-                            (picked_non, "fig-nonpie-gallery", f"Images that are not PIEs at {top_t * 100:.0f}% "
-                             "sparsity, chosen at random (seeded), for contrast.")):
+for rows, name, caption in (
+    (
+        picked_pie,
+        "fig-pie-gallery",
+        f"PIEs at {top_t * 100:.0f}% sparsity, chosen at random "
+        "(seeded): true label, dense modal label and sparse modal label.",
+    ),
+    (
+        picked_non,
+        "fig-nonpie-gallery",
+        f"Images that are not PIEs at {top_t * 100:.0f}% sparsity, chosen at random (seeded), for contrast.",
+    ),
+):
     fig = plots.exemplar_gallery(chapter.test_images(rows["example"].to_numpy()), rows, chapter.class_names)
     chapter.show_figure(fig, name, caption)
 

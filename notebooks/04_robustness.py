@@ -44,12 +44,21 @@ from pruning_impact.book import open_chapter
 from pruning_impact.robustness_tables import per_model_relative, pie_flip_table, table5
 
 plots.set_style()
-chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
-                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
-                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
-                       random_samples=random_samples,
-                       robustness_subsample=robustness_subsample,
-                       robustness_adversarial_subsample=robustness_adversarial_subsample)
+chapter = open_chapter(
+    profile=profile,
+    results_dir=results_dir,
+    population_size=population_size,
+    dense_population_size=dense_population_size,
+    sparsities=sparsities,
+    seed=seed,
+    data_dir=data_dir,
+    correction=correction,
+    alpha=alpha,
+    repeats=repeats,
+    random_samples=random_samples,
+    robustness_subsample=robustness_subsample,
+    robustness_adversarial_subsample=robustness_adversarial_subsample,
+)
 tables = chapter.robustness()
 corruption, adversarial, flips = tables["corruption_accuracy"], tables["adversarial_accuracy"], tables["example_flips"]
 summary = table5(corruption)
@@ -78,19 +87,30 @@ chapter.glue("worst_relative", 100 * worst["relative_top1"])
 # **{glue:text}`rob_verdict`** ({glue:text}`rob_evidence`).
 
 # %% tags=["hide-input"]
-for value, name, what in (("top1", "tab-robustness", "Top-1 accuracy (%)"),
-                          ("relative_top1", "tab-robustness-relative", "Top-1 relative to clean top-1 (%)")):
+for value, name, what in (
+    ("top1", "tab-robustness", "Top-1 accuracy (%)"),
+    ("relative_top1", "tab-robustness-relative", "Top-1 relative to clean top-1 (%)"),
+):
     wide = (100 * summary.pivot(index="corruption", columns="sparsity", values=value)).reset_index()
     wide.columns = ["corruption"] + [f"t = {c:.1f}" for c in wide.columns[1:]]
     wide["corruption"] = wide["corruption"].str.replace("_", " ")
-    chapter.show_table(wide, name, f"{what} under each corruption, mean over the five severities and the models of "
-                       "each sparsity t (cf. the paper's Table 5).", digits=1)
+    chapter.show_table(
+        wide,
+        name,
+        f"{what} under each corruption, mean over the five severities and the models of "
+        "each sparsity t (cf. the paper's Table 5).",
+        digits=1,
+    )
 
 # %% tags=["hide-input"]
 fig = plots.robustness_figure(summary, adversarial)
-chapter.show_figure(fig, "fig-robustness", "Left: top-1 under each corruption relative to clean top-1, against "
-                    "sparsity. Right: top-1 under FGSM (dashed) and PGD (solid) attacks of L-infinity radius eps "
-                    "(pixel scale 0-1), mean and standard deviation over models (cf. the paper's Figure 7).")
+chapter.show_figure(
+    fig,
+    "fig-robustness",
+    "Left: top-1 under each corruption relative to clean top-1, against "
+    "sparsity. Right: top-1 under FGSM (dashed) and PGD (solid) attacks of L-infinity radius eps "
+    "(pixel scale 0-1), mean and standard deviation over models (cf. the paper's Figure 7).",
+)
 
 # %% [markdown]
 # ## Natural distribution shift
@@ -104,8 +124,12 @@ chapter.show_figure(fig, "fig-robustness", "Left: top-1 under each corruption re
 natural = tables["natural_accuracy"]
 if len(natural):
     view = natural.groupby(["set", "sparsity"], as_index=False)[["top1", "top5", "top1_restricted"]].mean()
-    chapter.show_table(view, "tab-natural", "Top-1 and top-5 on the natural distribution-shift set, mean over the "
-                       "models of each sparsity (top-1 restricted: ImageNet-A scored on its own 200 classes).")
+    chapter.show_table(
+        view,
+        "tab-natural",
+        "Top-1 and top-5 on the natural distribution-shift set, mean over the "
+        "models of each sparsity (top-1 restricted: ImageNet-A scored on its own 200 classes).",
+    )
 else:
     chapter.show_note(f"*No natural distribution-shift set is available for {chapter.dataset}.*")
 
@@ -119,9 +143,14 @@ else:
 
 # %% tags=["hide-input"]
 flip_table = pie_flip_table(flips, chapter.tables["examples"]).rename(columns={"sparsity": "PIE_t identified at t"})
-chapter.show_table(flip_table, "tab-pie-flips", "Dense models' flip rate under corruption (share of the corrupted "
-                   "sets on which the dense modal label differs from its clean one) for PIE_t and non-PIE_t images of "
-                   "the subsample; U statistic and p-value of a one-sided Mann-Whitney test (PIEs flip more).", digits=4)
+chapter.show_table(
+    flip_table,
+    "tab-pie-flips",
+    "Dense models' flip rate under corruption (share of the corrupted "
+    "sets on which the dense modal label differs from its clean one) for PIE_t and non-PIE_t images of "
+    "the subsample; U statistic and p-value of a one-sided Mann-Whitney test (PIEs flip more).",
+    digits=4,
+)
 
 # %% [markdown]
 # ## Take-aways

@@ -44,15 +44,26 @@ from pruning_impact import comparison
 from pruning_impact.book import open_chapter
 from pruning_impact.robustness_tables import per_model_relative, table5
 
-chapter = open_chapter(profile=profile, results_dir=results_dir, population_size=population_size,
-                       dense_population_size=dense_population_size, sparsities=sparsities, seed=seed,
-                       data_dir=data_dir, correction=correction, alpha=alpha, repeats=repeats,
-                       random_samples=random_samples,
-                       robustness_subsample=robustness_subsample,
-                       robustness_adversarial_subsample=robustness_adversarial_subsample)
+chapter = open_chapter(
+    profile=profile,
+    results_dir=results_dir,
+    population_size=population_size,
+    dense_population_size=dense_population_size,
+    sparsities=sparsities,
+    seed=seed,
+    data_dir=data_dir,
+    correction=correction,
+    alpha=alpha,
+    repeats=repeats,
+    random_samples=random_samples,
+    robustness_subsample=robustness_subsample,
+    robustness_adversarial_subsample=robustness_adversarial_subsample,
+)
 tables, corruption = chapter.tables, chapter.robustness()["corruption_accuracy"]
 verdicts = [
-    comparison.class_finding(tables["class_summary"], tables["aa_calibration"], chapter.analysis_options.correction_label),
+    comparison.class_finding(
+        tables["class_summary"], tables["aa_calibration"], chapter.analysis_options.correction_label
+    ),
     comparison.pie_finding(tables["pie_counts"], tables["pie_noise_floor"], tables["pie_evaluation"]),
     comparison.robustness_finding(per_model_relative(corruption)),
 ]
@@ -68,33 +79,56 @@ for v in verdicts:
 # 3. *Robustness* ({doc}`04_robustness`): **{glue:text}`verdict_3`** ({glue:text}`evidence_3`).
 
 # %% tags=["hide-input"]
-chapter.show_table(comparison.verdict_table(verdicts), "tab-verdicts",
-                   "The paper's three findings (paraphrased), each with the verdict computed from this population "
-                   "and the statistic behind it.")
+chapter.show_table(
+    comparison.verdict_table(verdicts),
+    "tab-verdicts",
+    "The paper's three findings (paraphrased), each with the verdict computed from this population "
+    "and the statistic behind it.",
+)
 
 # %% tags=["hide-input"]
-side = comparison.paper_vs_book(tables["toplines"], len(chapter.class_names), chapter.num_test,
-                                f"{chapter.dataset} (this book)")
+side = comparison.paper_vs_book(
+    tables["toplines"], len(chapter.class_names), chapter.num_test, f"{chapter.dataset} (this book)"
+)
 for column in ("top1", "top1_change", "significant_class_fraction", "pie_fraction"):
     side[column] = 100 * side[column]
-side = side.rename(columns={"sparsity": "t", "top1": "top-1 (%)", "top1_change": "change vs dense (points)",
-                            "significant_class_fraction": "classes signif. (%, uncorrected)",
-                            "pie_fraction": "PIEs (% of test set)"})
-chapter.show_table(side, "tab-paper-vs-book", "The paper's reported top lines (its Tables 2 and 3; ImageNet K = 30, "
-                   "CIFAR-10 K = 30) beside this book's, on a common scale. Significant classes are counted "
-                   "without correction, as in the paper.", digits=2)
+side = side.rename(
+    columns={
+        "sparsity": "t",
+        "top1": "top-1 (%)",
+        "top1_change": "change vs dense (points)",
+        "significant_class_fraction": "classes signif. (%, uncorrected)",
+        "pie_fraction": "PIEs (% of test set)",
+    }
+)
+chapter.show_table(
+    side,
+    "tab-paper-vs-book",
+    "The paper's reported top lines (its Tables 2 and 3; ImageNet K = 30, "
+    "CIFAR-10 K = 30) beside this book's, on a common scale. Significant classes are counted "
+    "without correction, as in the paper.",
+    digits=2,
+)
 
 # %% tags=["hide-input"]
-chapter.show_table(comparison.class_summary_vs_paper(tables["class_summary"], chapter.dataset), "tab-paper-classes",
-                   "The paper's class-level summary for CIFAR-10 (its Table 4, ten classes like this book's default) "
-                   "beside this book's, both without correction.")
+chapter.show_table(
+    comparison.class_summary_vs_paper(tables["class_summary"], chapter.dataset),
+    "tab-paper-classes",
+    "The paper's class-level summary for CIFAR-10 (its Table 4, ten classes like this book's default) "
+    "beside this book's, both without correction.",
+)
 
 # %% tags=["hide-input"]
 side = comparison.robustness_vs_paper(table5(corruption), chapter.dataset)
 side.iloc[:, 1:] *= 100
-chapter.show_table(side, "tab-paper-robustness", "Top-1 under corruption relative to clean top-1 (%), mean over "
-                   "severities and models: the paper's ImageNet-C results (its Table 5) beside this book's corrupted "
-                   "test sets.", digits=1)
+chapter.show_table(
+    side,
+    "tab-paper-robustness",
+    "Top-1 under corruption relative to clean top-1 (%), mean over "
+    "severities and models: the paper's ImageNet-C results (its Table 5) beside this book's corrupted "
+    "test sets.",
+    digits=1,
+)
 
 # %% [markdown]
 # ## Take-aways

@@ -11,8 +11,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def main() -> None:
@@ -33,9 +41,19 @@ def main() -> None:
     for page in pages:
         target = out / f"{page.stem}.png"
         with tempfile.TemporaryDirectory() as profile:
-            subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={args.width},{args.height}",
-                            f"--screenshot={target.resolve()}", page.resolve().as_uri()],
-                           check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    browser,
+                    *FLAGS,
+                    f"--user-data-dir={profile}",
+                    f"--window-size={args.width},{args.height}",
+                    f"--screenshot={target.resolve()}",
+                    page.resolve().as_uri(),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         print(target)
 
 

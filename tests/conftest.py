@@ -24,6 +24,7 @@ def smoke_population(tmp_path_factory, smoke_settings):
 @pytest.fixture
 def make_cifar_folder():
     """Writes CIFAR-10 in torchvision's layout with ``n`` random images per batch; returns the batches' folder."""
+
     def make(root, n=8):
         folder = root / store.CIFAR10_FOLDER
         folder.mkdir(parents=True)

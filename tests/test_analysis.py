@@ -40,8 +40,9 @@ def test_analysis_uses_a_dense_reference_of_k_and_floors_of_the_same_size(smoke_
     assert len(examples) == 3 * 400 and set(examples.columns) == {"example", "label", "sparsity", "modal", "is_pie"}
     assert examples.loc[examples["sparsity"] == 0.9, "is_pie"].sum() == expected
     assert not examples.loc[examples["sparsity"] == 0.0, "is_pie"].any()
-    np.testing.assert_array_equal(examples.loc[examples["sparsity"] == 0.0, "modal"],
-                                  modal_labels(population.top1[0.0][:3]))
+    np.testing.assert_array_equal(
+        examples.loc[examples["sparsity"] == 0.0, "modal"], modal_labels(population.top1[0.0][:3])
+    )
     evaluation = tables["pie_evaluation"]
     assert set(evaluation["subset"]) <= {"pie", "non_pie", "random"}
     assert set(evaluation["model_sparsity"]) == {0.0, 0.5, 0.9}
@@ -53,12 +54,16 @@ def test_missing_population_names_the_command(tmp_path, smoke_settings):
 
 
 def test_tables_are_cached_per_options_and_recomputed_when_a_run_changes(tmp_path, smoke_settings):
-    settings = smoke_settings.replace(population={"sparsities": (0.0, 0.9), "population_size": 2,
-                                                  "dense_population_size": 4})
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0, 0.9), "population_size": 2, "dense_population_size": 4}
+    )
     train_population(settings, tmp_path, progress=False)
     options = AnalysisOptions(repeats=3, random_samples=5)
-    with pytest.raises(MissingResultsError, match="pruning-impact analyze --profile smoke .*--population-size 2 "
-                                                  "--dense-population-size 4 --sparsities 0 0.9 --repeats 3"):
+    with pytest.raises(
+        MissingResultsError,
+        match="pruning-impact analyze --profile smoke .*--population-size 2 "
+        "--dense-population-size 4 --sparsities 0 0.9 --repeats 3",
+    ):
         read_analysis(tmp_path, settings, options)  # readers never compute
     folder, first = run_analysis(tmp_path, settings, options)
     stamp = (folder / store.table_file("toplines")).stat().st_mtime_ns
@@ -84,7 +89,10 @@ def test_bad_options_are_refused():
         AnalysisOptions(alpha=2)
     with pytest.raises(ValueError, match="correction"):
         AnalysisOptions(correction="holm")
-    assert AnalysisOptions(correction="none").correction is None and AnalysisOptions(correction="none").correction_label == "none"
+    assert (
+        AnalysisOptions(correction="none").correction is None
+        and AnalysisOptions(correction="none").correction_label == "none"
+    )
 
 
 def test_analyze_cli_refuses_bad_alpha(smoke_population, capsys):
@@ -97,6 +105,8 @@ def test_the_analysis_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, pruning_impact.analysis, pruning_impact.stats, pruning_impact.pie; print('torch' in sys.modules)"
+    code = (
+        "import sys, pruning_impact.analysis, pruning_impact.stats, pruning_impact.pie; print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

@@ -12,8 +12,18 @@ from pruning_impact.errors import MissingResultsError
 from pruning_impact.settings import AnalysisOptions, RobustnessOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["intro", "method", "01_setup", "02_class_impact", "03_pie", "04_robustness", "05_paper_vs_book", "rerun", "discussion",
-            "references"]
+CHAPTERS = [
+    "intro",
+    "method",
+    "01_setup",
+    "02_class_impact",
+    "03_pie",
+    "04_robustness",
+    "05_paper_vs_book",
+    "rerun",
+    "discussion",
+    "references",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +67,9 @@ def test_glued_numbers_match_the_tables(smoke_book):
     n_pie = int(tables["pie_counts"].set_index("sparsity").loc[0.9, "n_pie"])
     assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
     verdicts = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
-    glued = re.findall(r'<span class="pasted-text">(reproduced|not reproduced|inconclusive|not evaluated)</span>',
-                       verdicts)
+    glued = re.findall(
+        r'<span class="pasted-text">(reproduced|not reproduced|inconclusive|not evaluated)</span>', verdicts
+    )
     assert len(glued) == 3  # one computed verdict per finding, glued into the prose
     intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
     assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages
@@ -81,7 +92,8 @@ def test_a_failing_notebook_stops_the_build(smoke_population, tmp_path):
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.ipynb", "figures", "*.json"))
     (root / "notebooks").mkdir()
     (root / "notebooks" / "01_setup.py").write_text(
-        '# %% tags=["parameters"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n')
+        '# %% tags=["parameters"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n'
+    )
     with pytest.raises(BookError, match="01_setup.py failed: RuntimeError: planted failure"):
         build_book("smoke", root=root, results_dir=results, progress=False, train=False)
     assert not (root / "book" / "01_setup.ipynb").exists()
@@ -89,8 +101,12 @@ def test_a_failing_notebook_stops_the_build(smoke_population, tmp_path):
 
 def test_markdown_table():
     table = pd.DataFrame({"a": [1, 2], "b": [0.123456, None], "c": ["x|y", "z"]})
-    assert markdown_table(table, digits=3).splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.123 | x/y |",
-                                                            "| 2 | - | z |"]
+    assert markdown_table(table, digits=3).splitlines() == [
+        "| a | b | c |",
+        "|---|---|---|",
+        "| 1 | 0.123 | x/y |",
+        "| 2 | - | z |",
+    ]
 
 
 def test_chapters_only_read(tmp_path, smoke_population):
@@ -106,10 +122,17 @@ def test_chapters_only_read(tmp_path, smoke_population):
 
 
 def test_runner_passes_options_in_the_notebooks_names():
-    parameters = notebook_parameters({"population_size": 4, "device": "cpu"}, AnalysisOptions(correction="none"),
-                                     RobustnessOptions(subsample=None, adversarial_subsample=50))
-    assert parameters == {"population_size": 4, "correction": "none", "robustness_subsample": "none",
-                          "robustness_adversarial_subsample": 50}
+    parameters = notebook_parameters(
+        {"population_size": 4, "device": "cpu"},
+        AnalysisOptions(correction="none"),
+        RobustnessOptions(subsample=None, adversarial_subsample=50),
+    )
+    assert parameters == {
+        "population_size": 4,
+        "correction": "none",
+        "robustness_subsample": "none",
+        "robustness_adversarial_subsample": 50,
+    }
     with pytest.raises(BookError, match="--pgd-steps"):
         notebook_parameters({}, AnalysisOptions(), RobustnessOptions(pgd_steps=3))
 
@@ -122,8 +145,24 @@ def test_book_command_accepts_correction_none(monkeypatch, tmp_path):
         return tmp_path / "index.html"
 
     monkeypatch.setattr("pruning_impact.book.build_book", fake_build)
-    assert main(["book", "--profile", "smoke", "--correction", "none", "--subsample", "none",
-                 "--population-size", "2", "--results", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "book",
+                "--profile",
+                "smoke",
+                "--correction",
+                "none",
+                "--subsample",
+                "none",
+                "--population-size",
+                "2",
+                "--results",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert seen["analysis"] == AnalysisOptions(correction=None)
     assert seen["robustness"] == RobustnessOptions(subsample=None)
     assert seen["overrides"] == {"population_size": "2"}

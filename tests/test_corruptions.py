@@ -67,9 +67,10 @@ def test_constants_follow_image_size():
     assert severity_constant("jpeg_compression", 5, 32) == 40
 
 
-@pytest.mark.parametrize("name, severity, message", [("snow", 1, "unknown corruption"),
-                                                     ("fog", 0, "severity"), ("fog", 6, "severity"),
-                                                     ("fog", 2.5, "severity")])
+@pytest.mark.parametrize(
+    "name, severity, message",
+    [("snow", 1, "unknown corruption"), ("fog", 0, "severity"), ("fog", 6, "severity"), ("fog", 2.5, "severity")],
+)
 def test_bad_names_and_severities_are_refused(name, severity, message):
     with pytest.raises(ValueError, match=message):
         corrupt(GRAY, name, severity)

@@ -21,10 +21,12 @@ def make_fashion_files(folder, n_train=50, n_test=20, gz=True):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     suffix = ".gz" if gz else ""
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
-              "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
-              "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test)}
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test),
+    }
     for stem, array in arrays.items():
         write_idx(folder / (stem + suffix), array, gz)
     return arrays
@@ -39,6 +41,7 @@ def no_system_data(monkeypatch, tmp_path):
             raise RuntimeError("no network in this test")
 
     import torchvision.datasets
+
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", Refuse)
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", Refuse)
     load_dataset.cache_clear()
@@ -93,12 +96,15 @@ def test_cifar10_missing_says_where_to_get_it(tmp_path, no_system_data):
 
 def test_imagenet_image_folder(tmp_path):
     from PIL import Image
+
     rng = np.random.default_rng(0)
     for split, n in (("train", 3), ("val", 2)):
         for wnid in ("n01440764", "n01443537"):
             (tmp_path / split / wnid).mkdir(parents=True)
             for i in range(n):
-                Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / split / wnid / f"{i}.JPEG")
+                Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(
+                    tmp_path / split / wnid / f"{i}.JPEG"
+                )
     settings = DataSettings(dataset="imagenet", data_dir=str(tmp_path), augment=True, num_workers=0)
     data = load_dataset(settings)
     assert data.class_names == ("n01440764", "n01443537") and data.train_size == 6

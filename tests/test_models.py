@@ -5,12 +5,15 @@ from pruning_impact.models import build_model
 from pruning_impact.settings import ModelSettings
 
 
-@pytest.mark.parametrize("settings, shape", [
-    (ModelSettings(arch="small-cnn", widths=(8, 16)), (1, 28, 28)),
-    (ModelSettings(arch="small-cnn"), (3, 32, 32)),
-    (ModelSettings(arch="wrn", depth=10, widen_factor=1), (3, 32, 32)),
-    (ModelSettings(arch="resnet50"), (3, 64, 64)),
-])
+@pytest.mark.parametrize(
+    "settings, shape",
+    [
+        (ModelSettings(arch="small-cnn", widths=(8, 16)), (1, 28, 28)),
+        (ModelSettings(arch="small-cnn"), (3, 32, 32)),
+        (ModelSettings(arch="wrn", depth=10, widen_factor=1), (3, 32, 32)),
+        (ModelSettings(arch="resnet50"), (3, 64, 64)),
+    ],
+)
 def test_models_map_images_to_logits(settings, shape):
     torch.manual_seed(0)
     model = build_model(settings, shape, num_classes=7).eval()

@@ -14,10 +14,7 @@ from pruning_impact.pie import (
 
 
 def test_modal_labels_by_hand_with_ties_to_the_largest_class():
-    predictions = np.array([[1, 2, 0, 5],
-                            [1, 3, 4, 5],
-                            [2, 3, 4, 1],
-                            [2, 2, 0, 1]])
+    predictions = np.array([[1, 2, 0, 5], [1, 3, 4, 5], [2, 3, 4, 1], [2, 2, 0, 1]])
     # column 0: 1,1,2,2 tie -> 2; column 1: 2,3,3,2 tie -> 3; column 2: 0,4,4,0 tie -> 4; column 3: 5,5,1,1 -> 5
     np.testing.assert_array_equal(modal_labels(predictions), [2, 3, 4, 5])
     np.testing.assert_array_equal(modal_labels(np.array([[7, 0], [7, 1], [3, 1]])), [7, 1])
@@ -48,8 +45,12 @@ def test_pie_counts_and_noise_floor():
 def test_pie_evaluation_by_hand():
     labels = np.array([0, 1, 2, 3, 0, 1, 2, 3])
     pie = np.array([True, True, False, False, False, False, False, False])
-    dense = np.array([[1, 1, 2, 3, 0, 1, 2, 3],    # wrong on example 0 only
-                      [1, 0, 2, 3, 0, 1, 2, 0]])   # wrong on 0, 1 and 7
+    dense = np.array(
+        [
+            [1, 1, 2, 3, 0, 1, 2, 3],  # wrong on example 0 only
+            [1, 0, 2, 3, 0, 1, 2, 0],
+        ]
+    )  # wrong on 0, 1 and 7
     table = pie_evaluation({0.9: pie}, {0.0: dense}, labels, repeats=50, seed=0).set_index("subset")
     assert table.loc["pie", "top1_mean"] == pytest.approx((0.5 + 0.0) / 2)
     assert table.loc["non_pie", "top1_mean"] == pytest.approx((1.0 + 5 / 6) / 2)

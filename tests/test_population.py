@@ -11,7 +11,10 @@ from pruning_impact.population import model_seed, planned_runs, train_population
 
 
 def run_mtimes(pop_dir):
-    return {p.parent.name + "/" + p.parent.parent.name: p.stat().st_mtime_ns for p in pop_dir.glob("sparsity-*/model-*/DONE")}
+    return {
+        p.parent.name + "/" + p.parent.parent.name: p.stat().st_mtime_ns
+        for p in pop_dir.glob("sparsity-*/model-*/DONE")
+    }
 
 
 def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_settings):
@@ -25,8 +28,16 @@ def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_set
         assert predictions.shape == (smoke_settings.population.size_at(sparsity), 400)
         assert predictions.dtype == np.int64 and labels.shape == (400,)
         run = store.run_dir(pop_dir, sparsity, 0)
-        for name in ("model.pt", "predictions.npy", "top5.npy", "top5_prob.npy", "logits.npy", "metrics.json",
-                     "run.json", "DONE"):
+        for name in (
+            "model.pt",
+            "predictions.npy",
+            "top5.npy",
+            "top5_prob.npy",
+            "logits.npy",
+            "metrics.json",
+            "run.json",
+            "DONE",
+        ):
             assert (run / name).is_file(), name
         top5 = np.load(run / "top5.npy")
         np.testing.assert_array_equal(top5[:, 0], predictions[0])
@@ -43,8 +54,9 @@ def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_set
 
 
 def test_resume_after_crash_and_damage(tmp_path, smoke_settings):
-    settings = smoke_settings.replace(population={"sparsities": (0.0, 0.5), "population_size": 2,
-                                                  "dense_population_size": 2})
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0, 0.5), "population_size": 2, "dense_population_size": 2}
+    )
     report = train_population(settings, tmp_path, progress=False)
     assert report.trained == 4
     pop_dir = report.directory

@@ -16,12 +16,19 @@ from pruning_impact.pruning import (
 SCHEDULE = PolynomialDecay(initial_sparsity=0.1, final_sparsity=0.9, begin_step=100, end_step=300, frequency=50)
 
 
-@pytest.mark.parametrize("step, expected", [
-    (0, 0.1), (99, 0.1), (100, 0.1),
-    (200, 0.9 + (0.1 - 0.9) * 0.5 ** 3),
-    (150, 0.9 + (0.1 - 0.9) * 0.75 ** 3),
-    (300, 0.9), (301, 0.9), (10_000, 0.9),
-])
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        (0, 0.1),
+        (99, 0.1),
+        (100, 0.1),
+        (200, 0.9 + (0.1 - 0.9) * 0.5**3),
+        (150, 0.9 + (0.1 - 0.9) * 0.75**3),
+        (300, 0.9),
+        (301, 0.9),
+        (10_000, 0.9),
+    ],
+)
 def test_schedule_values(step, expected):
     assert SCHEDULE.sparsity_at(step) == pytest.approx(expected, abs=1e-12)
 
@@ -47,7 +54,11 @@ def test_schedule_refuses_bad_values(kwargs):
 
 def _weights(seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {"a": torch.randn(7, 5, generator=g), "b": torch.randn(3, 3, 3, 3, generator=g), "c": torch.randn(11, generator=g)}
+    return {
+        "a": torch.randn(7, 5, generator=g),
+        "b": torch.randn(3, 3, 3, 3, generator=g),
+        "c": torch.randn(11, generator=g),
+    }
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.33, 0.5, 0.9, 0.99])

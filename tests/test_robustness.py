@@ -21,8 +21,15 @@ from pruning_impact.robustness_sets import (
 from pruning_impact.robustness_tables import table5
 from pruning_impact.settings import RobustnessOptions
 
-SMALL = RobustnessOptions(corruptions=("gaussian_noise", "contrast"), severities=(1, 5), subsample=120,
-                          adversarial_subsample=60, epsilons=(0.1,), pgd_steps=3, models_per_level=2)
+SMALL = RobustnessOptions(
+    corruptions=("gaussian_noise", "contrast"),
+    severities=(1, 5),
+    subsample=120,
+    adversarial_subsample=60,
+    epsilons=(0.1,),
+    pgd_steps=3,
+    models_per_level=2,
+)
 
 
 def test_attacks_lower_a_trained_models_accuracy(smoke_population):
@@ -63,7 +70,9 @@ def test_smoke_population_robustness_end_to_end(smoke_population):
     run = store.run_dir(store.population_dir(results, settings), 0.5, 1)
     folder = store.robustness_dir(run, options_key(SMALL))
     stamp = (folder / store.DONE_FILE).stat().st_mtime_ns
-    tables_done = store.robustness_tables_dir(store.population_dir(results, settings), options_key(SMALL)) / store.DONE_FILE
+    tables_done = (
+        store.robustness_tables_dir(store.population_dir(results, settings), options_key(SMALL)) / store.DONE_FILE
+    )
     tables_stamp = tables_done.stat().st_mtime_ns
     again = evaluate_population(settings, results, SMALL, progress=False)
     assert (folder / store.DONE_FILE).stat().st_mtime_ns == stamp and tables_done.stat().st_mtime_ns == tables_stamp
@@ -75,8 +84,11 @@ def test_smoke_population_robustness_end_to_end(smoke_population):
 def test_reading_tables_that_are_not_made_names_the_command(smoke_population):
     results, settings = smoke_population
     options = RobustnessOptions(corruptions=("fog",), severities=(1,), subsample=50, models_per_level=1)
-    with pytest.raises(MissingResultsError, match="pruning-impact robustness --profile smoke .*--corruptions fog "
-                                                  "--severities 1 --subsample 50 --models-per-level 1"):
+    with pytest.raises(
+        MissingResultsError,
+        match="pruning-impact robustness --profile smoke .*--corruptions fog "
+        "--severities 1 --subsample 50 --models-per-level 1",
+    ):
         read_tables(settings, results, options)
 
 
@@ -131,6 +143,7 @@ def test_cifar10_1_layout(tmp_path):
 
 def write_images(folder, wnids, n, size):
     from PIL import Image
+
     rng = np.random.default_rng(0)
     for wnid in wnids:
         (folder / wnid).mkdir(parents=True)
@@ -185,10 +198,12 @@ def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings,
 
     make_cifar_folder(tmp_path)
     load_dataset.cache_clear()
-    settings = smoke_settings.replace(data={"dataset": "cifar10", "data_dir": str(tmp_path)}, training={"steps": 12},
-                                      pruning={"begin_step": 2, "end_step": 8, "frequency": 2},
-                                      population={"sparsities": (0.0, 0.9), "population_size": 1,
-                                                  "dense_population_size": 1})
+    settings = smoke_settings.replace(
+        data={"dataset": "cifar10", "data_dir": str(tmp_path)},
+        training={"steps": 12},
+        pruning={"begin_step": 2, "end_step": 8, "frequency": 2},
+        population={"sparsities": (0.0, 0.9), "population_size": 1, "dense_population_size": 1},
+    )
     train_population(settings, tmp_path / "results", progress=False)
     rng = np.random.default_rng(2)
     labels = load_dataset(settings.data).test_labels
@@ -198,8 +213,14 @@ def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings,
     (tmp_path / "CIFAR-10.1").mkdir()
     np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_data.npy", rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8))
     np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_labels.npy", np.arange(6))
-    options = RobustnessOptions(corruptions=("fog", "contrast"), severities=(1,), subsample=None,
-                                adversarial_subsample=4, epsilons=(0.1,), pgd_steps=1)
+    options = RobustnessOptions(
+        corruptions=("fog", "contrast"),
+        severities=(1,),
+        subsample=None,
+        adversarial_subsample=4,
+        epsilons=(0.1,),
+        pgd_steps=1,
+    )
     tables = evaluate_population(settings, tmp_path / "results", options, progress=False)
     sources = tables["corruption_accuracy"].groupby("corruption")["source"].first().to_dict()
     assert sources == {"fog": "CIFAR-10-C", "contrast": "generated"}

@@ -23,8 +23,10 @@ def top5(*top1):
 
 def test_corruption_table_by_hand():
     clean = {(0.0, 0): top5(0, 1, 2, 3), (0.9, 0): top5(0, 1, 2, 0)}
-    corrupted = {(0.0, 0): {("fog", 1): top5(0, 1, 0, 0), ("fog", 5): top5(1, 1, 1, 1)},
-                 (0.9, 0): {("fog", 1): top5(0, 0, 0, 0), ("fog", 5): np.array([[1, 0, 9, 9, 9]] * 4)}}
+    corrupted = {
+        (0.0, 0): {("fog", 1): top5(0, 1, 0, 0), ("fog", 5): top5(1, 1, 1, 1)},
+        (0.9, 0): {("fog", 1): top5(0, 0, 0, 0), ("fog", 5): np.array([[1, 0, 9, 9, 9]] * 4)},
+    }
     table = corruption_table(clean, corrupted, LABELS, {"fog": "generated"})
     assert table[["sparsity", "severity"]].values.tolist() == [[0.0, 1], [0.0, 5], [0.9, 1], [0.9, 5]]
     assert table["top1"].tolist() == [0.5, 0.25, 0.25, 0.25]
@@ -39,17 +41,23 @@ def test_corruption_table_by_hand():
 
 
 def test_adversarial_table_by_hand():
-    table = adversarial_table({(0.0, 3): np.array([0, 1, 2, 0])},
-                              {(0.0, 3): {("fgsm", 0.1): np.array([0, 0, 0, 0]), ("pgd", 0.1): np.array([1, 0, 0, 0])}},
-                              LABELS)
-    assert table[["model", "attack", "top1", "clean_top1"]].values.tolist() == [[3, "fgsm", 0.25, 0.75],
-                                                                                [3, "pgd", 0.0, 0.75]]
+    table = adversarial_table(
+        {(0.0, 3): np.array([0, 1, 2, 0])},
+        {(0.0, 3): {("fgsm", 0.1): np.array([0, 0, 0, 0]), ("pgd", 0.1): np.array([1, 0, 0, 0])}},
+        LABELS,
+    )
+    assert table[["model", "attack", "top1", "clean_top1"]].values.tolist() == [
+        [3, "fgsm", 0.25, 0.75],
+        [3, "pgd", 0.0, 0.75],
+    ]
 
 
 def test_example_flips_counts_modal_label_changes():
     clean = [np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3]), np.array([0, 1, 1, 3])]
-    corrupted = {("fog", 1): [np.array([0, 2, 2, 3]), np.array([0, 2, 2, 3]), np.array([0, 1, 2, 3])],
-                 ("fog", 5): [np.array([1, 2, 2, 3])] * 3}
+    corrupted = {
+        ("fog", 1): [np.array([0, 2, 2, 3]), np.array([0, 2, 2, 3]), np.array([0, 1, 2, 3])],
+        ("fog", 5): [np.array([1, 2, 2, 3])] * 3,
+    }
     flips = example_flips(clean, corrupted, np.array([10, 11, 12, 13]), LABELS)
     assert flips["dense_flip_rate"].tolist() == [0.5, 1.0, 0.0, 0.0]
     assert flips["index"].tolist() == [10, 11, 12, 13]
@@ -64,8 +72,13 @@ def test_natural_table_with_and_without_a_restriction():
 
 def test_pie_flip_table_per_level():
     flips = pd.DataFrame({"index": [0, 1, 2, 3, 4, 5], "dense_flip_rate": [0.9, 0.8, 0.1, 0.0, 0.2, 0.1]})
-    examples = pd.DataFrame({"example": list(range(6)) * 2, "sparsity": [0.0] * 6 + [0.9] * 6,
-                             "is_pie": [False] * 6 + [True, True, False, False, False, False]})
+    examples = pd.DataFrame(
+        {
+            "example": list(range(6)) * 2,
+            "sparsity": [0.0] * 6 + [0.9] * 6,
+            "is_pie": [False] * 6 + [True, True, False, False, False, False],
+        }
+    )
     table = pie_flip_table(flips, examples)
     assert table["sparsity"].tolist() == [0.9]
     row = table.iloc[0]

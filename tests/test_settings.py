@@ -16,27 +16,30 @@ from pruning_impact.settings import (
 )
 
 
-@pytest.mark.parametrize("section, changes, field_name", [
-    ("population", {"sparsities": (0.0, 1.0)}, "population.sparsities"),
-    ("population", {"sparsities": (-0.1,)}, "population.sparsities"),
-    ("population", {"sparsities": (0.5, 0.5)}, "population.sparsities"),
-    ("population", {"population_size": 0}, "population.population_size"),
-    ("population", {"dense_population_size": 0}, "population.dense_population_size"),
-    ("pruning", {"begin_step": 50, "end_step": 50}, "pruning.begin_step"),
-    ("pruning", {"frequency": 0}, "pruning.frequency"),
-    ("pruning", {"scope": "filter"}, "pruning.scope"),
-    ("pruning", {"update": "sometimes"}, "pruning.update"),
-    ("pruning", {"end_step": 10_000}, "pruning.end_step"),
-    ("data", {"dataset": "mnist"}, "data.dataset"),
-    ("data", {"train_subset": 0}, "data.train_subset"),
-    ("model", {"arch": "vgg"}, "model.arch"),
-    ("model", {"depth": 27}, "model.depth"),
-    ("training", {"lr": 0}, "training.lr"),
-    ("training", {"batch_size": 0}, "training.batch_size"),
-    ("training", {"lr_schedule": "cosine"}, "training.lr_schedule"),
-    ("training", {"device": "tpu"}, "training.device"),
-    ("training", {"lr_milestones": (0.5, 1.5)}, "training.lr_milestones"),
-])
+@pytest.mark.parametrize(
+    "section, changes, field_name",
+    [
+        ("population", {"sparsities": (0.0, 1.0)}, "population.sparsities"),
+        ("population", {"sparsities": (-0.1,)}, "population.sparsities"),
+        ("population", {"sparsities": (0.5, 0.5)}, "population.sparsities"),
+        ("population", {"population_size": 0}, "population.population_size"),
+        ("population", {"dense_population_size": 0}, "population.dense_population_size"),
+        ("pruning", {"begin_step": 50, "end_step": 50}, "pruning.begin_step"),
+        ("pruning", {"frequency": 0}, "pruning.frequency"),
+        ("pruning", {"scope": "filter"}, "pruning.scope"),
+        ("pruning", {"update": "sometimes"}, "pruning.update"),
+        ("pruning", {"end_step": 10_000}, "pruning.end_step"),
+        ("data", {"dataset": "mnist"}, "data.dataset"),
+        ("data", {"train_subset": 0}, "data.train_subset"),
+        ("model", {"arch": "vgg"}, "model.arch"),
+        ("model", {"depth": 27}, "model.depth"),
+        ("training", {"lr": 0}, "training.lr"),
+        ("training", {"batch_size": 0}, "training.batch_size"),
+        ("training", {"lr_schedule": "cosine"}, "training.lr_schedule"),
+        ("training", {"device": "tpu"}, "training.device"),
+        ("training", {"lr_milestones": (0.5, 1.5)}, "training.lr_milestones"),
+    ],
+)
 def test_invalid_settings_are_refused_naming_the_field(section, changes, field_name):
     with pytest.raises(SettingsError, match=field_name.replace(".", r"\.")):
         get_profile("fashion-mnist").replace(**{section: changes})
@@ -72,8 +75,11 @@ def test_paper_profiles_follow_the_paper():
 def test_hash_ignores_defaults_placement_and_unhashed_fields():
     base = get_profile("smoke")
     # fields that do not change results leave the hash alone
-    same = base.replace(data={"data_dir": "/elsewhere", "num_workers": 0}, training={"device": "cpu"},
-                        population={"population_size": 7, "sparsities": (0.0, 0.3)})
+    same = base.replace(
+        data={"data_dir": "/elsewhere", "num_workers": 0},
+        training={"device": "cpu"},
+        population={"population_size": 7, "sparsities": (0.0, 0.3)},
+    )
     assert same.hash == base.hash
     # fields that change results change it
     assert base.replace(training={"lr": 0.05}).hash != base.hash
@@ -85,8 +91,15 @@ def test_hash_ignores_defaults_placement_and_unhashed_fields():
 
 
 def test_every_field_is_described():
-    for cls in (DataSettings, ModelSettings, TrainSettings, PruningSettings, PopulationSettings, AnalysisOptions,
-                RobustnessOptions):
+    for cls in (
+        DataSettings,
+        ModelSettings,
+        TrainSettings,
+        PruningSettings,
+        PopulationSettings,
+        AnalysisOptions,
+        RobustnessOptions,
+    ):
         assert all(len(text) > 10 for text in field_help(cls).values()), cls
 
 
@@ -119,8 +132,10 @@ def test_resolve_settings_keeps_the_dense_ratio_and_command_line_rebuilds_it():
     settings = resolve_settings("fashion-mnist", population_size="4", sparsities="0 0.9", data_dir="/d")
     assert settings.population.size_at(0.0) == 8 and settings.population.sparsities == (0.0, 0.9)
     command = command_line("robustness", settings, "res", RobustnessOptions(subsample=None, epsilons=(0.05,)))
-    assert command == ("pruning-impact robustness --profile fashion-mnist --results res --population-size 4 "
-                       "--dense-population-size 8 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05")
+    assert command == (
+        "pruning-impact robustness --profile fashion-mnist --results res --population-size 4 "
+        "--dense-population-size 8 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05"
+    )
     assert command_line("train", get_profile("smoke"), "r") == "pruning-impact train --profile smoke --results r"
 
 

@@ -20,8 +20,7 @@ LABELS = np.array([0, 0, 1, 1, 1, 2])
 
 
 def test_accuracies_by_hand():
-    predictions = np.array([[0, 1, 1, 1, 0, 2],
-                            [0, 0, 0, 0, 0, 0]])
+    predictions = np.array([[0, 1, 1, 1, 0, 2], [0, 0, 0, 0, 0, 0]])
     np.testing.assert_allclose(model_accuracies(predictions, LABELS), [4 / 6, 2 / 6])
     np.testing.assert_allclose(class_accuracies(predictions, LABELS, 3), [[0.5, 2 / 3, 1.0], [1.0, 0.0, 0.0]])
     # the paper's beta^M is the class accuracies weighted by class size
@@ -57,10 +56,20 @@ def test_agrees_with_scipy_called_directly():
         assert row["p_value"] == pytest.approx(expected.pvalue)
         assert row["normalized_recall_difference"] == pytest.approx(np.mean(st) - np.mean(s0))
         assert row["absolute_recall_difference"] == pytest.approx(
-            np.mean([np.mean(s[labels == c] == c) for s in sparse]) - np.mean([np.mean(d[labels == c] == c) for d in dense]))
+            np.mean([np.mean(s[labels == c] == c) for s in sparse])
+            - np.mean([np.mean(d[labels == c] == c) for d in dense])
+        )
         assert row["significant"] == (expected.pvalue <= 0.05)
-    assert {"class", "dense_class_accuracy", "sparse_class_accuracy", "t_statistic", "p_value", "significant",
-            "normalized_recall_difference", "absolute_recall_difference"} <= set(table.columns)
+    assert {
+        "class",
+        "dense_class_accuracy",
+        "sparse_class_accuracy",
+        "t_statistic",
+        "p_value",
+        "significant",
+        "normalized_recall_difference",
+        "absolute_recall_difference",
+    } <= set(table.columns)
 
 
 def test_planted_effects_are_found():
@@ -142,12 +151,15 @@ def test_topline_table():
     assert table.loc[0.5, "k"] == 2
 
 
-@pytest.mark.parametrize("dense, sparse, labels, message", [
-    (np.zeros((3, 5), int), np.zeros((3, 4), int), np.zeros(5, int), "line up"),
-    (np.zeros((3, 5), int), np.zeros((3, 5), int), np.full(5, 7), "outside"),
-    (np.zeros((3, 5)), np.zeros((3, 5), int), np.zeros(5, int), "integer"),
-    (np.zeros(5, int), np.zeros((3, 5), int), np.zeros(5, int), r"\[K models, N examples\]"),
-])
+@pytest.mark.parametrize(
+    "dense, sparse, labels, message",
+    [
+        (np.zeros((3, 5), int), np.zeros((3, 4), int), np.zeros(5, int), "line up"),
+        (np.zeros((3, 5), int), np.zeros((3, 5), int), np.full(5, 7), "outside"),
+        (np.zeros((3, 5)), np.zeros((3, 5), int), np.zeros(5, int), "integer"),
+        (np.zeros(5, int), np.zeros((3, 5), int), np.zeros(5, int), r"\[K models, N examples\]"),
+    ],
+)
 def test_bad_inputs_are_value_errors(dense, sparse, labels, message):
     with pytest.raises(ValueError, match=message):
         class_level_tests(dense, sparse, labels, 3)
@@ -169,8 +181,9 @@ def test_top_k_classes_by_hand():
 
 
 def test_chance_level():
-    calibration = pd.DataFrame({"repeat": [0, 0, 1, 1], "correction": ["none", "fdr_bh"] * 2, "half_size": 3,
-                                "n_significant": [2, 0, 4, 1]})
+    calibration = pd.DataFrame(
+        {"repeat": [0, 0, 1, 1], "correction": ["none", "fdr_bh"] * 2, "half_size": 3, "n_significant": [2, 0, 4, 1]}
+    )
     assert chance_level(calibration) == {"mean": 3.0, "max": 4.0, "half_size": 3, "repeats": 2}
     assert chance_level(calibration, "fdr_bh")["mean"] == 0.5
     empty = chance_level(calibration.iloc[:0])

@@ -17,9 +17,14 @@ FILE_NAME = re.compile(r"\.(npy|csv|json|pt)\b")
 def file_name_literals(source: str) -> list[str]:
     """String literals (f-strings included, docstrings not) that contain a results-file name."""
     tree = ast.parse(source)
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
     found = []
     for node in ast.walk(tree):
@@ -41,8 +46,11 @@ def test_the_file_name_check_finds_names():
 
 
 def test_only_the_store_names_files():
-    offenders = {path.name: file_name_literals(path.read_text()) for path in sorted(SOURCE.glob("*.py"))
-                 if path.name != "store.py"}
+    offenders = {
+        path.name: file_name_literals(path.read_text())
+        for path in sorted(SOURCE.glob("*.py"))
+        if path.name != "store.py"
+    }
     assert {name: found for name, found in offenders.items() if found} == {}
 
 

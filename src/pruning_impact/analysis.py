@@ -36,8 +36,17 @@ from .stats import (
     topline_table,
 )
 
-TABLES = ("model_accuracies", "toplines", "class_summary", "class_tests", "aa_calibration", "pie_counts", "pie_noise_floor",
-          "pie_evaluation", "examples")
+TABLES = (
+    "model_accuracies",
+    "toplines",
+    "class_summary",
+    "class_tests",
+    "aa_calibration",
+    "pie_counts",
+    "pie_noise_floor",
+    "pie_evaluation",
+    "examples",
+)
 
 
 @dataclass
@@ -65,7 +74,7 @@ class Population:
 
     @property
     def dense_reference(self) -> np.ndarray:
-        return self.top1[0.0][:self.reference_size]
+        return self.top1[0.0][: self.reference_size]
 
     @property
     def floor_group_size(self) -> int:
@@ -76,8 +85,10 @@ class Population:
 def load_population(results_dir: str | Path, settings: Settings) -> Population:
     """Every level's top-1 and top-5 predictions; a missing level names the command that trains it."""
     if 0.0 not in settings.population.sparsities:
-        raise SettingsError("the analysis compares against the dense population: sparsity 0 must be among the "
-                            "levels (--sparsities 0 ...)")
+        raise SettingsError(
+            "the analysis compares against the dense population: sparsity 0 must be among the "
+            "levels (--sparsities 0 ...)"
+        )
     top1, top5, labels = {}, {}, None
     for sparsity in sorted(settings.population.sparsities):
         top1[sparsity], labels = store.load_predictions(results_dir, settings, sparsity)
@@ -90,9 +101,16 @@ def model_accuracy_table(population: Population) -> pd.DataFrame:
     """Top-1 and top-5 of every model (Figure 1's distributions): sparsity, model, top1, top5."""
     frames = []
     for sparsity, top1 in population.top1.items():
-        frames.append(pd.DataFrame({"sparsity": sparsity, "model": np.arange(len(top1)),
-                                    "top1": model_accuracies(top1, population.labels),
-                                    "top5": top_k_correct(population.top5[sparsity], population.labels).mean(axis=1)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sparsity": sparsity,
+                    "model": np.arange(len(top1)),
+                    "top1": model_accuracies(top1, population.labels),
+                    "top5": top_k_correct(population.top5[sparsity], population.labels).mean(axis=1),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -110,12 +128,16 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
     group = population.floor_group_size
     tables: dict[str, pd.DataFrame] = {"class_summary": summary, "class_tests": tests}
     if len(population.top1[0.0]) >= 4 and group >= 2:
-        tables["aa_calibration"] = null_calibration(population.top1[0.0], labels, num_classes, group, repeats, seed,
-                                                    alpha, corrections)
+        tables["aa_calibration"] = null_calibration(
+            population.top1[0.0], labels, num_classes, group, repeats, seed, alpha, corrections
+        )
     else:
         tables["aa_calibration"] = pd.DataFrame(columns=["repeat", "correction", "half_size", "n_significant"])
-    tables["pie_noise_floor"] = pie_noise_floor(population.top1[0.0], group, repeats, seed) if group >= 1 \
+    tables["pie_noise_floor"] = (
+        pie_noise_floor(population.top1[0.0], group, repeats, seed)
+        if group >= 1
         else pd.DataFrame(columns=["repeat", "half_size", "n_pie", "pie_fraction"])
+    )
 
     counts = pie_counts(reference, sparse)
     floor = tables["pie_noise_floor"]["n_pie"]
@@ -145,17 +167,24 @@ def examples_table(labels: np.ndarray, dense_modes: np.ndarray, sparse_modes: di
     """One row per test example and level (a long table): example, label, sparsity, the level's modal label
     and whether the example is a PIE at that level (never at sparsity 0, the reference)."""
     example = np.arange(len(labels))
-    frames = [pd.DataFrame({"example": example, "label": labels, "sparsity": sparsity, "modal": modes,
-                            "is_pie": modes != dense_modes})
-              for sparsity, modes in {0.0: dense_modes, **sparse_modes}.items()]
+    frames = [
+        pd.DataFrame(
+            {"example": example, "label": labels, "sparsity": sparsity, "modal": modes, "is_pie": modes != dense_modes}
+        )
+        for sparsity, modes in {0.0: dense_modes, **sparse_modes}.items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
     """Folder name of an analysis: population sizes, levels and options (readable prefix, then a hash)."""
     pop = settings.population
-    described = {"sparsities": sorted(pop.sparsities), "k": pop.population_size, "k_dense": pop.size_at(0.0),
-                 **dataclasses.asdict(options)}
+    described = {
+        "sparsities": sorted(pop.sparsities),
+        "k": pop.population_size,
+        "k_dense": pop.size_at(0.0),
+        **dataclasses.asdict(options),
+    }
     digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
     return f"k{pop.population_size}-dense{pop.size_at(0.0)}-{digest}"
 
@@ -163,14 +192,21 @@ def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
 def _table_inputs(results_dir: str | Path, settings: Settings, options: AnalysisOptions) -> dict:
     """What the tables are made from: the options, the population sizes and every run they read."""
     pop_dir = store.population_dir(results_dir, settings)
-    runs = [store.run_dir(pop_dir, s, i) for s in sorted(settings.population.sparsities)
-            for i in range(settings.population.size_at(s))]
-    return {"options": dataclasses.asdict(options), "key": analysis_key(settings, options),
-            "runs": store.fingerprint(runs)}
+    runs = [
+        store.run_dir(pop_dir, s, i)
+        for s in sorted(settings.population.sparsities)
+        for i in range(settings.population.size_at(s))
+    ]
+    return {
+        "options": dataclasses.asdict(options),
+        "key": analysis_key(settings, options),
+        "runs": store.fingerprint(runs),
+    }
 
 
-def run_analysis(results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions(),
-                 progress: bool = False) -> tuple[Path, dict[str, pd.DataFrame]]:
+def run_analysis(
+    results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions(), progress: bool = False
+) -> tuple[Path, dict[str, pd.DataFrame]]:
     """The analysis tables of a stored population: read when they are fresh for exactly these runs and
     options, otherwise computed and written with the options, settings and provenance."""
     pop_dir = store.population_dir(results_dir, settings)
@@ -185,31 +221,49 @@ def run_analysis(results_dir: str | Path, settings: Settings, options: AnalysisO
     return folder, store.cached_tables(folder, _table_inputs(results_dir, settings, options), compute, record)
 
 
-def read_analysis(results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions()
-                  ) -> dict[str, pd.DataFrame]:
+def read_analysis(
+    results_dir: str | Path, settings: Settings, options: AnalysisOptions = AnalysisOptions()
+) -> dict[str, pd.DataFrame]:
     """The stored analysis tables of exactly these runs and options; when they are missing or stale, an error
     naming the command that makes them."""
     store.require_trained(results_dir, settings)
     folder = store.analysis_dir(store.population_dir(results_dir, settings), analysis_key(settings, options))
     tables = store.read_tables(folder, _table_inputs(results_dir, settings, options))
     if tables is None:
-        raise MissingResultsError(f"the analysis tables of {settings.name} for these options are not computed yet "
-                                  f"(or a model changed since); make them with: "
-                                  f"{command_line('analyze', settings, results_dir, options)}")
+        raise MissingResultsError(
+            f"the analysis tables of {settings.name} for these options are not computed yet "
+            f"(or a model changed since); make them with: "
+            f"{command_line('analyze', settings, results_dir, options)}"
+        )
     return tables
 
 
 def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:
     """Table 1 as text: one line per sparsity and correction, with the A/A chance count beside it."""
     chance = calibration_summary(calibration).set_index("correction") if len(calibration) else None
-    lines = [f"{'sparsity':>8} {'correction':>10} {'acc. diff':>9} {'#signif':>7} {'#incr':>5} {'#decr':>5} "
-             f"{'A/A chance':>10}  largest increase / decrease"]
+    lines = [
+        f"{'sparsity':>8} {'correction':>10} {'acc. diff':>9} {'#signif':>7} {'#incr':>5} {'#decr':>5} "
+        f"{'A/A chance':>10}  largest increase / decrease"
+    ]
     for _, row in summary.iterrows():
-        aa = "-" if chance is None or row["correction"] not in chance.index else \
-            f"{chance.loc[row['correction'], 'mean']:.1f}"
-        up = "-" if pd.isna(row["largest_increase"]) else f"{row['largest_increase_class']} {row['largest_increase']:+.4f}"
-        down = "-" if pd.isna(row["largest_decrease"]) else f"{row['largest_decrease_class']} {row['largest_decrease']:+.4f}"
-        lines.append(f"{store.format_sparsity(row['sparsity']):>8} {row['correction']:>10} "
-                     f"{row['model_accuracy_difference']:>+9.4f} {row['n_significant']:>7} {row['n_increase']:>5} "
-                     f"{row['n_decrease']:>5} {aa:>10}  {up} / {down}")
+        aa = (
+            "-"
+            if chance is None or row["correction"] not in chance.index
+            else f"{chance.loc[row['correction'], 'mean']:.1f}"
+        )
+        up = (
+            "-"
+            if pd.isna(row["largest_increase"])
+            else f"{row['largest_increase_class']} {row['largest_increase']:+.4f}"
+        )
+        down = (
+            "-"
+            if pd.isna(row["largest_decrease"])
+            else f"{row['largest_decrease_class']} {row['largest_decrease']:+.4f}"
+        )
+        lines.append(
+            f"{store.format_sparsity(row['sparsity']):>8} {row['correction']:>10} "
+            f"{row['model_accuracy_difference']:>+9.4f} {row['n_significant']:>7} {row['n_increase']:>5} "
+            f"{row['n_decrease']:>5} {aa:>10}  {up} / {down}"
+        )
     return "\n".join(lines)

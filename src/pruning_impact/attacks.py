@@ -21,8 +21,15 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dat
 
 
 @torch.enable_grad()
-def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dataset: str, steps: int,
-        generator: torch.Generator) -> torch.Tensor:
+def pgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epsilon: float,
+    dataset: str,
+    steps: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """Projected gradient descent in the L-infinity ball (random start, step 2.5 * epsilon / steps)."""
     low, high, std = (t.to(x.device) for t in pixel_bounds(dataset))
     radius, step = epsilon / std, 2.5 * epsilon / steps / std
@@ -37,9 +44,18 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, data
     return adv.detach()
 
 
-def adversarial_inputs(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, attack: str, epsilon: float,
-                       dataset: str, device: torch.device, pgd_steps: int = 10, seed: int = 0,
-                       batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+def adversarial_inputs(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    attack: str,
+    epsilon: float,
+    dataset: str,
+    device: torch.device,
+    pgd_steps: int = 10,
+    seed: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> torch.Tensor:
     """Adversarial versions of ``inputs`` (normalized [N, C, H, W]) against ``model``, made batch by batch;
     PGD's random starts come from one generator seeded with ``seed``."""
     if attack not in ("fgsm", "pgd"):
@@ -50,7 +66,10 @@ def adversarial_inputs(model: nn.Module, inputs: torch.Tensor, labels: torch.Ten
     for x, y in zip(batches(inputs, batch_size), batches(labels, batch_size)):
         x = x.to(device).contiguous(memory_format=torch.channels_last)
         y = y.to(device)
-        adv = fgsm(model, x, y, epsilon, dataset) if attack == "fgsm" else \
-            pgd(model, x, y, epsilon, dataset, pgd_steps, generator)
+        adv = (
+            fgsm(model, x, y, epsilon, dataset)
+            if attack == "fgsm"
+            else pgd(model, x, y, epsilon, dataset, pgd_steps, generator)
+        )
         out.append(adv.cpu())
     return torch.cat(out)

@@ -26,8 +26,12 @@ from .errors import PruningImpactError
 from .profiles import resolve_settings
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
 
-DATASET_LABELS = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet",
-                  "synthetic": "a synthetic 12x12 task"}
+DATASET_LABELS = {
+    "fashion-mnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+    "imagenet": "ImageNet",
+    "synthetic": "a synthetic 12x12 task",
+}
 POPULATION_PARAMETERS = ("population_size", "dense_population_size", "sparsities", "seed", "data_dir")
 ANALYSIS_PARAMETERS = ("correction", "alpha", "repeats", "random_samples")  # AnalysisOptions fields
 ROBUSTNESS_PARAMETERS = ("subsample", "adversarial_subsample")  # RobustnessOptions fields, robustness_ in notebooks
@@ -39,6 +43,7 @@ class BookError(PruningImpactError):
 
 
 # ----------------------------------------------------------------------------- notebooks' side
+
 
 @dataclass
 class Chapter:
@@ -93,8 +98,10 @@ class Chapter:
 
     def describe(self) -> str:
         """The sentence every caption ends with: profile, dataset and population sizes."""
-        return (f"Profile `{self.settings.profile}`, {self.dataset}; K = {self.k} models per sparse level, "
-                f"{self.k_dense} dense models (reference: {self.k_reference}).")
+        return (
+            f"Profile `{self.settings.profile}`, {self.dataset}; K = {self.k} models per sparse level, "
+            f"{self.k_dense} dense models (reference: {self.k_reference})."
+        )
 
     def show_figure(self, fig, name: str, caption: str, width: str = "100%") -> None:
         """Save ``fig`` and display it as a numbered MyST figure labelled ``name``."""
@@ -105,15 +112,21 @@ class Chapter:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
-        display(Markdown(f":::{{figure}} {path.as_posix()}\n:name: {name}\n:width: {width}\n\n"
-                         f"{caption} {self.describe()}\n:::\n"))
+        display(
+            Markdown(
+                f":::{{figure}} {path.as_posix()}\n:name: {name}\n:width: {width}\n\n{caption} {self.describe()}\n:::\n"
+            )
+        )
 
     def show_table(self, table: pd.DataFrame, name: str, caption: str, digits: int = 4) -> None:
         """Display ``table`` as a numbered MyST table labelled ``name``."""
         from IPython.display import Markdown, display
 
-        display(Markdown(f":::{{table}} {caption} {self.describe()}\n:name: {name}\n\n"
-                         f"{markdown_table(table, digits)}\n:::\n"))
+        display(
+            Markdown(
+                f":::{{table}} {caption} {self.describe()}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"
+            )
+        )
 
     def show_note(self, text: str) -> None:
         """Display a line of Markdown (for a table or figure that does not apply to this population)."""
@@ -124,6 +137,7 @@ class Chapter:
 
 def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     """A pipe table; floats rounded to ``digits``, missing values as '-'."""
+
     def cell(value: Any) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return "-"
@@ -142,43 +156,71 @@ def _set(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-def open_chapter(*, profile: str, results_dir: str | Path = "results", population_size: Any = None,
-                 dense_population_size: Any = None, sparsities: Any = None, seed: Any = None, data_dir: Any = None,
-                 correction: Any = None, alpha: Any = None, repeats: Any = None, random_samples: Any = None,
-                 robustness_subsample: Any = None, robustness_adversarial_subsample: Any = None,
-                 figures_dir: str | Path = store.FIGURES_DIR) -> Chapter:
+def open_chapter(
+    *,
+    profile: str,
+    results_dir: str | Path = "results",
+    population_size: Any = None,
+    dense_population_size: Any = None,
+    sparsities: Any = None,
+    seed: Any = None,
+    data_dir: Any = None,
+    correction: Any = None,
+    alpha: Any = None,
+    repeats: Any = None,
+    random_samples: Any = None,
+    robustness_subsample: Any = None,
+    robustness_adversarial_subsample: Any = None,
+    figures_dir: str | Path = store.FIGURES_DIR,
+) -> Chapter:
     """Read the analysis tables of a population for a notebook; None leaves a default, text such as "4" or
     "none" is read as the setting's type (``settings.convert``).
 
     Nothing is computed here: missing models or tables raise an error naming the command that makes them.
     """
     settings = resolve_settings(profile, population_size, dense_population_size, sparsities, seed, data_dir)
-    analysis = AnalysisOptions(**_set(dict(correction=correction, alpha=alpha, repeats=repeats,
-                                           random_samples=random_samples)))
-    robustness = RobustnessOptions(**_set(dict(subsample=robustness_subsample,
-                                               adversarial_subsample=robustness_adversarial_subsample)))
+    analysis = AnalysisOptions(
+        **_set(dict(correction=correction, alpha=alpha, repeats=repeats, random_samples=random_samples))
+    )
+    robustness = RobustnessOptions(
+        **_set(dict(subsample=robustness_subsample, adversarial_subsample=robustness_adversarial_subsample))
+    )
     tables = read_analysis(results_dir, settings, analysis)
     info = store.read_population_info(store.population_dir(results_dir, settings))
-    return Chapter(settings, Path(results_dir), analysis, robustness, tables, tuple(info["class_names"]),
-                   int(info["num_test"]), Path(figures_dir))
+    return Chapter(
+        settings,
+        Path(results_dir),
+        analysis,
+        robustness,
+        tables,
+        tuple(info["class_names"]),
+        int(info["num_test"]),
+        Path(figures_dir),
+    )
 
 
 # ----------------------------------------------------------------------------- the runner
 
-def notebook_parameters(overrides: dict[str, Any], analysis: AnalysisOptions,
-                        robustness: RobustnessOptions) -> dict[str, Any]:
+
+def notebook_parameters(
+    overrides: dict[str, Any], analysis: AnalysisOptions, robustness: RobustnessOptions
+) -> dict[str, Any]:
     """What the runner passes to the notebooks: the population overrides and every option changed from its
     default, in the notebooks' names; a value None is passed as "none" (None means "not set" there)."""
     unknown = [flag(AnalysisOptions, name) for name in analysis.non_default() if name not in ANALYSIS_PARAMETERS]
     unknown += [flag(RobustnessOptions, name) for name in robustness.non_default() if name not in ROBUSTNESS_PARAMETERS]
     if unknown:
-        raise BookError(f"the book's notebooks take no option {', '.join(unknown)}; look at such results with "
-                        "pruning-impact analyze or pruning-impact robustness")
+        raise BookError(
+            f"the book's notebooks take no option {', '.join(unknown)}; look at such results with "
+            "pruning-impact analyze or pruning-impact robustness"
+        )
     parameters = {name: value for name, value in overrides.items() if name in POPULATION_PARAMETERS}
     parameters.update(analysis.non_default())
     parameters.update({ROBUSTNESS_PREFIX + name: value for name, value in robustness.non_default().items()})
-    return {name: "none" if value is None else list(value) if isinstance(value, tuple) else value
-            for name, value in parameters.items()}
+    return {
+        name: "none" if value is None else list(value) if isinstance(value, tuple) else value
+        for name, value in parameters.items()
+    }
 
 
 def _package_digest() -> str:
@@ -204,12 +246,22 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
         declared = papermill.inspect_notebook(str(staging))
         passed = {name: value for name, value in parameters.items() if name in declared}
         stamp_path = store.notebook_stamp(output)
-        stamp = hashlib.sha256(json.dumps({"source": source.read_text(), "parameters": passed,
-                                           "inputs": inputs_digest}, sort_keys=True).encode()).hexdigest()
+        stamp = hashlib.sha256(
+            json.dumps(
+                {"source": source.read_text(), "parameters": passed, "inputs": inputs_digest}, sort_keys=True
+            ).encode()
+        ).hexdigest()
         if output.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()).get("stamp") == stamp:
             return False
-        papermill.execute_notebook(str(staging), str(output), parameters=passed, cwd=str(output.parent),
-                                   kernel_name="python3", progress_bar=True, log_output=False)
+        papermill.execute_notebook(
+            str(staging),
+            str(output),
+            parameters=passed,
+            cwd=str(output.parent),
+            kernel_name="python3",
+            progress_bar=True,
+            log_output=False,
+        )
     except papermill.PapermillExecutionError as exc:
         output.unlink(missing_ok=True)  # never leave a book with a silently broken chapter
         raise BookError(f"notebook {source.name} failed: {exc.ename}: {exc.evalue}") from None
@@ -231,10 +283,17 @@ def assemble(root: Path, book_root: Path) -> None:
             shutil.copy2(path, book_root / store.BOOK_DIR / path.name)
 
 
-def build_book(profile: str, root: str | Path = ".", book_root: str | Path | None = None,
-               results_dir: str | Path = "results", train: bool = True, progress: bool = True,
-               overrides: dict[str, Any] | None = None, analysis: AnalysisOptions = AnalysisOptions(),
-               robustness: RobustnessOptions = RobustnessOptions()) -> Path:
+def build_book(
+    profile: str,
+    root: str | Path = ".",
+    book_root: str | Path | None = None,
+    results_dir: str | Path = "results",
+    train: bool = True,
+    progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+    analysis: AnalysisOptions = AnalysisOptions(),
+    robustness: RobustnessOptions = RobustnessOptions(),
+) -> Path:
     """Train (or load) the population, analyse it, evaluate its robustness, execute every notebook into
     ``<book_root>/book`` and build the HTML into ``<book_root>/_build/html``; return its index page.
 
@@ -247,8 +306,11 @@ def build_book(profile: str, root: str | Path = ".", book_root: str | Path | Non
     if overrides.get("data_dir") is not None:
         overrides["data_dir"] = str(Path(overrides["data_dir"]).resolve())
     settings = resolve_settings(profile, **overrides)
-    parameters = {"profile": profile, "results_dir": str(Path(results_dir).resolve()),
-                  **notebook_parameters(overrides, analysis, robustness)}
+    parameters = {
+        "profile": profile,
+        "results_dir": str(Path(results_dir).resolve()),
+        **notebook_parameters(overrides, analysis, robustness),
+    }
     sources = store.notebook_sources(root)
     if not sources:
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
@@ -262,9 +324,12 @@ def build_book(profile: str, root: str | Path = ".", book_root: str | Path | Non
 
     folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
     evaluate_population(settings, results_dir, robustness, progress=progress)
-    robustness_folder = store.robustness_tables_dir(store.population_dir(results_dir, settings), options_key(robustness))
-    inputs_digest = hashlib.sha256(store.fingerprint([folder, robustness_folder]).encode()
-                                   + _package_digest().encode()).hexdigest()
+    robustness_folder = store.robustness_tables_dir(
+        store.population_dir(results_dir, settings), options_key(robustness)
+    )
+    inputs_digest = hashlib.sha256(
+        store.fingerprint([folder, robustness_folder]).encode() + _package_digest().encode()
+    ).hexdigest()
     assemble(root, book_root)
     for source in sources:
         output = store.executed_notebook(book_root, source)

@@ -27,9 +27,14 @@ from .settings import (
 
 DEFAULT_RESULTS = "results"
 # the profile's settings a user may override from the command line (``resolve_settings``'s arguments)
-OVERRIDES = ((PopulationSettings, "population_size"), (PopulationSettings, "dense_population_size"),
-             (PopulationSettings, "sparsities"), (PopulationSettings, "seed"), (DataSettings, "data_dir"),
-             (TrainSettings, "device"))
+OVERRIDES = (
+    (PopulationSettings, "population_size"),
+    (PopulationSettings, "dense_population_size"),
+    (PopulationSettings, "sparsities"),
+    (PopulationSettings, "seed"),
+    (DataSettings, "data_dir"),
+    (TrainSettings, "device"),
+)
 
 
 def _shown(value: Any) -> str:
@@ -52,8 +57,14 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
     text = spec.metadata.get("help", "")
     if choices and not is_list:
         text += f" One of: {', '.join(choices)}."
-    parser.add_argument(flag(cls, name), dest=_dest(cls, name), nargs="+" if is_list else None, default=None,
-                        metavar=name.split("_")[-1].upper(), help=f"{text} {default_text}")
+    parser.add_argument(
+        flag(cls, name),
+        dest=_dest(cls, name),
+        nargs="+" if is_list else None,
+        default=None,
+        metavar=name.split("_")[-1].upper(),
+        help=f"{text} {default_text}",
+    )
 
 
 def _add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, ...] | None = None) -> None:
@@ -65,8 +76,9 @@ def _add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, .
 
 
 def _add_population_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=DEFAULT_PROFILE,
-                        help=f"named settings ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}")
+    parser.add_argument(
+        "--profile", default=DEFAULT_PROFILE, help=f"named settings ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}"
+    )
     parser.add_argument("--results", default=DEFAULT_RESULTS, help=f"results folder (default: {DEFAULT_RESULTS})")
     for cls, name in OVERRIDES:
         _add_field(parser, cls, name, "(default: the profile's)")
@@ -91,8 +103,10 @@ def options_from_args(args: argparse.Namespace, cls: type) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     pop = settings.population
-    print(f"Population {settings.name}: sparsities {', '.join(store.format_sparsity(s) for s in pop.sparsities)}; "
-          f"K = {pop.population_size} (dense: {pop.size_at(0.0)}); results in {store.population_dir(args.results, settings)}")
+    print(
+        f"Population {settings.name}: sparsities {', '.join(store.format_sparsity(s) for s in pop.sparsities)}; "
+        f"K = {pop.population_size} (dense: {pop.size_at(0.0)}); results in {store.population_dir(args.results, settings)}"
+    )
     from .population import train_population
 
     report = train_population(settings, args.results, progress=not args.quiet)
@@ -130,14 +144,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     folder, tables = run_analysis(args.results, settings, options, progress=True)
     pop = settings.population
     group = int(tables["pie_noise_floor"]["half_size"].iloc[0]) if len(tables["pie_noise_floor"]) else 0
-    print(f"Class-level impact (Table 1) of {settings.name}: dense reference K = {pop.reference_size} of "
-          f"{pop.size_at(0.0)} dense models, sparse K = {pop.population_size}; A/A chance: mean significant "
-          f"classes between two disjoint groups of {group} dense models over {options.repeats} splits")
+    print(
+        f"Class-level impact (Table 1) of {settings.name}: dense reference K = {pop.reference_size} of "
+        f"{pop.size_at(0.0)} dense models, sparse K = {pop.population_size}; A/A chance: mean significant "
+        f"classes between two disjoint groups of {group} dense models over {options.repeats} splits"
+    )
     print(format_summary(tables["class_summary"], tables["aa_calibration"]))
     counts = tables["pie_counts"]
     floor = counts["noise_floor_mean"].iloc[0] if len(counts) else float("nan")
-    print(f"PIEs per sparsity (dense-vs-dense noise floor: {floor:.1f}): "
-          + ", ".join(f"{store.format_sparsity(r.sparsity)}: {r.n_pie}" for r in counts.itertuples()))
+    print(
+        f"PIEs per sparsity (dense-vs-dense noise floor: {floor:.1f}): "
+        + ", ".join(f"{store.format_sparsity(r.sparsity)}: {r.n_pie}" for r in counts.itertuples())
+    )
     print(f"Tables in {folder}")
     return 0
 
@@ -149,12 +167,19 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     options = options_from_args(args, RobustnessOptions)
     tables = evaluate_population(settings, args.results, options, progress=not args.quiet)
-    relative = per_model_relative(tables["corruption_accuracy"]).groupby("sparsity")["relative_top1"].agg(
-        ["mean", "std", "count"])
-    print("Top-1 under corruption relative to clean top-1 (mean over corruptions and severities; mean, std over "
-          "K models):")
+    relative = (
+        per_model_relative(tables["corruption_accuracy"])
+        .groupby("sparsity")["relative_top1"]
+        .agg(["mean", "std", "count"])
+    )
+    print(
+        "Top-1 under corruption relative to clean top-1 (mean over corruptions and severities; mean, std over "
+        "K models):"
+    )
     for sparsity, row in relative.iterrows():
-        print(f"  t = {store.format_sparsity(sparsity)}: {row['mean']:.4f} +/- {row['std']:.4f} (K = {int(row['count'])})")
+        print(
+            f"  t = {store.format_sparsity(sparsity)}: {row['mean']:.4f} +/- {row['std']:.4f} (K = {int(row['count'])})"
+        )
     adversarial = tables["adversarial_accuracy"].groupby(["attack", "epsilon", "sparsity"])["top1"].mean().unstack()
     print("Top-1 under attack (mean over models):")
     print(adversarial.round(4).to_string())
@@ -167,10 +192,16 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_book
 
     settings_from_args(args)  # validates the overrides before anything runs
-    index = build_book(args.profile, root=args.root, book_root=args.output, results_dir=args.results,
-                       train=not args.no_train, overrides=overrides_from_args(args),
-                       analysis=options_from_args(args, AnalysisOptions),
-                       robustness=options_from_args(args, RobustnessOptions))
+    index = build_book(
+        args.profile,
+        root=args.root,
+        book_root=args.output,
+        results_dir=args.results,
+        train=not args.no_train,
+        overrides=overrides_from_args(args),
+        analysis=options_from_args(args, AnalysisOptions),
+        robustness=options_from_args(args, RobustnessOptions),
+    )
     print(f"The book is built: open {index}")
     return 0
 
@@ -196,8 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(robust, RobustnessOptions)
     robust.add_argument("--quiet", action="store_true", help="no progress bars")
     robust.set_defaults(func=cmd_robustness)
-    book = commands.add_parser("book", help="train or load the population, analyse it, evaluate its robustness, "
-                                            "execute the notebooks, build the HTML")
+    book = commands.add_parser(
+        "book",
+        help="train or load the population, analyse it, evaluate its robustness, execute the notebooks, build the HTML",
+    )
     _add_population_options(book)
     _add_options(book, AnalysisOptions, ANALYSIS_PARAMETERS)
     _add_options(book, RobustnessOptions, ROBUSTNESS_PARAMETERS)

@@ -11,7 +11,12 @@ from scipy import stats as scipy_stats
 
 from . import paper
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_EVALUATED = "reproduced", "not reproduced", "inconclusive", "not evaluated"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_EVALUATED = (
+    "reproduced",
+    "not reproduced",
+    "inconclusive",
+    "not evaluated",
+)
 
 FINDINGS = {
     1: "Pruning does not hit all classes alike: some classes lose (or gain) accuracy relative to the model's average.",
@@ -32,6 +37,7 @@ def class_finding(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, cor
     """Reproduced when, after ``correction``, more classes are significant at some sparsity than in any
     dense-vs-dense split; not reproduced when even the uncorrected counts stay within the 95% range of
     the dense-vs-dense splits at every sparsity; inconclusive otherwise."""
+
     def observed(corr: str) -> pd.Series:
         return class_summary[class_summary["correction"] == corr].set_index("sparsity")["n_significant"]
 
@@ -44,9 +50,11 @@ def class_finding(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, cor
     best_t = corrected.idxmax()
     chance_max = chance(correction).max() if not chance(correction).empty else np.nan
     raw_high = np.percentile(chance("none"), 97.5)
-    text = (f"most significant classes after {correction}: {corrected.max()} at t = {best_t:.2f} "
-            f"(dense-vs-dense splits: at most {chance_max:.0f}); uncorrected: {raw.max()} at t = {raw.idxmax():.2f} "
-            f"(dense-vs-dense 97.5th percentile: {raw_high:.1f})")
+    text = (
+        f"most significant classes after {correction}: {corrected.max()} at t = {best_t:.2f} "
+        f"(dense-vs-dense splits: at most {chance_max:.0f}); uncorrected: {raw.max()} at t = {raw.idxmax():.2f} "
+        f"(dense-vs-dense 97.5th percentile: {raw_high:.1f})"
+    )
     if corrected.max() >= 1 and corrected.max() > chance_max:
         return Verdict(1, FINDINGS[1], REPRODUCED, text)
     if (raw <= raw_high).all():
@@ -74,10 +82,14 @@ def pie_finding(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, evaluation:
             harder &= bool(pie_acc < random_low)
             if model_t == 0.0:
                 easier |= bool(pie_acc >= random_row["top1_mean"].iloc[0])
-                details.append(f"t = {t:.2f}: dense {pie_acc:.3f} on PIEs vs {random_row['top1_mean'].iloc[0]:.3f} on random")
+                details.append(
+                    f"t = {t:.2f}: dense {pie_acc:.3f} on PIEs vs {random_row['top1_mean'].iloc[0]:.3f} on random"
+                )
     excess = bool(highest["n_pie"] > floor_high)
-    text = (f"{int(highest['n_pie'])} PIEs at t = {highest['sparsity']:.2f} vs a dense-vs-dense 97.5th percentile of "
-            f"{floor_high:.1f}; " + "; ".join(details))
+    text = (
+        f"{int(highest['n_pie'])} PIEs at t = {highest['sparsity']:.2f} vs a dense-vs-dense 97.5th percentile of "
+        f"{floor_high:.1f}; " + "; ".join(details)
+    )
     if excess and harder:
         return Verdict(2, FINDINGS[2], REPRODUCED, text)
     if easier:
@@ -99,8 +111,10 @@ def robustness_finding(robustness: pd.DataFrame | None, alpha: float = 0.05) -> 
     if len(dense) < 2 or len(sparse) < 2 or highest == 0:
         return Verdict(3, FINDINGS[3], INCONCLUSIVE, "fewer than two models on a side")
     test = scipy_stats.ttest_ind(sparse, dense, equal_var=False, alternative="less")
-    text = (f"relative top-1 under corruption: dense {dense.mean():.3f}, t = {highest:.2f} {sparse.mean():.3f} "
-            f"(one-sided Welch p = {test.pvalue:.2g}, K = {len(dense)} and {len(sparse)})")
+    text = (
+        f"relative top-1 under corruption: dense {dense.mean():.3f}, t = {highest:.2f} {sparse.mean():.3f} "
+        f"(one-sided Welch p = {test.pvalue:.2g}, K = {len(dense)} and {len(sparse)})"
+    )
     if test.pvalue < alpha:
         return Verdict(3, FINDINGS[3], REPRODUCED, text)
     if sparse.mean() >= dense.mean():
@@ -109,25 +123,34 @@ def robustness_finding(robustness: pd.DataFrame | None, alpha: float = 0.05) -> 
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    return pd.DataFrame([{"finding": v.number, "claim (paraphrased)": v.finding, "verdict": v.verdict,
-                          "evidence": v.statistic} for v in verdicts])
+    return pd.DataFrame(
+        [
+            {"finding": v.number, "claim (paraphrased)": v.finding, "verdict": v.verdict, "evidence": v.statistic}
+            for v in verdicts
+        ]
+    )
 
 
 def reproduced_fractions(toplines: pd.DataFrame, num_classes: int, num_test: int, label: str) -> pd.DataFrame:
     """This population's top lines on the paper's common scale (see ``paper.reported_fractions``)."""
     dense = toplines.loc[toplines["sparsity"] == 0, "top1_mean"].iloc[0]
-    return pd.DataFrame({
-        "source": label, "sparsity": toplines["sparsity"], "top1": toplines["top1_mean"],
-        "top1_change": toplines["top1_mean"] - dense,
-        "significant_class_fraction": toplines["n_significant_none"] / num_classes,
-        "pie_fraction": toplines["n_pie"] / num_test,
-    })
+    return pd.DataFrame(
+        {
+            "source": label,
+            "sparsity": toplines["sparsity"],
+            "top1": toplines["top1_mean"],
+            "top1_change": toplines["top1_mean"] - dense,
+            "significant_class_fraction": toplines["n_significant_none"] / num_classes,
+            "pie_fraction": toplines["n_pie"] / num_test,
+        }
+    )
 
 
 def paper_vs_book(toplines: pd.DataFrame, num_classes: int, num_test: int, label: str) -> pd.DataFrame:
     """Paper (ImageNet, CIFAR-10) and this book side by side, one row per sparsity and source."""
-    return pd.concat([paper.reported_fractions(), reproduced_fractions(toplines, num_classes, num_test, label)],
-                     ignore_index=True)
+    return pd.concat(
+        [paper.reported_fractions(), reproduced_fractions(toplines, num_classes, num_test, label)], ignore_index=True
+    )
 
 
 def class_summary_vs_paper(class_summary: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -138,13 +161,15 @@ def class_summary_vs_paper(class_summary: pd.DataFrame, label: str) -> pd.DataFr
     def counts(table: pd.DataFrame, t: float) -> str:
         return f"{int(table.loc[t, 'n_increase'])} / {int(table.loc[t, 'n_decrease'])}" if t in table.index else "-"
 
-    return pd.DataFrame({
-        "t": reported.index,
-        "model acc. diff. (CIFAR-10, paper)": reported["model_accuracy_difference"].to_numpy(),
-        "# incr. / # decr. (paper)": [counts(reported, t) for t in reported.index],
-        f"model acc. diff. ({label})": [ours["model_accuracy_difference"].get(t, np.nan) for t in reported.index],
-        f"# incr. / # decr. ({label})": [counts(ours, t) for t in reported.index],
-    })
+    return pd.DataFrame(
+        {
+            "t": reported.index,
+            "model acc. diff. (CIFAR-10, paper)": reported["model_accuracy_difference"].to_numpy(),
+            "# incr. / # decr. (paper)": [counts(reported, t) for t in reported.index],
+            f"model acc. diff. ({label})": [ours["model_accuracy_difference"].get(t, np.nan) for t in reported.index],
+            f"# incr. / # decr. ({label})": [counts(ours, t) for t in reported.index],
+        }
+    )
 
 
 def robustness_vs_paper(table5: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -154,10 +179,12 @@ def robustness_vs_paper(table5: pd.DataFrame, label: str) -> pd.DataFrame:
     ours = table5.set_index(["corruption", "sparsity"])["relative_top1"]
     top_t = table5["sparsity"].max()
     names = sorted(set(paper.IMAGENET_C_TABLE5["corruption"]) & set(table5["corruption"]))
-    return pd.DataFrame({
-        "corruption": [n.replace("_", " ") for n in names],
-        "ImageNet-C, t = 0 (paper)": [reported[(n, 0.0)] for n in names],
-        "ImageNet-C, t = 0.9 (paper)": [reported[(n, 0.9)] for n in names],
-        f"{label}, t = 0": [ours[(n, 0.0)] for n in names],
-        f"{label}, t = {top_t:.2f}": [ours[(n, top_t)] for n in names],
-    })
+    return pd.DataFrame(
+        {
+            "corruption": [n.replace("_", " ") for n in names],
+            "ImageNet-C, t = 0 (paper)": [reported[(n, 0.0)] for n in names],
+            "ImageNet-C, t = 0.9 (paper)": [reported[(n, 0.9)] for n in names],
+            f"{label}, t = 0": [ours[(n, 0.0)] for n in names],
+            f"{label}, t = {top_t:.2f}": [ours[(n, top_t)] for n in names],
+        }
+    )

@@ -37,8 +37,13 @@ CIFAR_C = {
     "glass_blur": [(0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2)],
     "defocus_blur": [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)],
     "motion_blur": [(6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)],
-    "zoom_blur": [np.arange(1, 1.06, 0.01), np.arange(1, 1.11, 0.01), np.arange(1, 1.16, 0.01),
-                  np.arange(1, 1.21, 0.01), np.arange(1, 1.26, 0.01)],
+    "zoom_blur": [
+        np.arange(1, 1.06, 0.01),
+        np.arange(1, 1.11, 0.01),
+        np.arange(1, 1.16, 0.01),
+        np.arange(1, 1.21, 0.01),
+        np.arange(1, 1.26, 0.01),
+    ],
     "fog": [(0.2, 3), (0.5, 3), (0.75, 2.5), (1, 2), (1.5, 1.75)],
     "brightness": [0.05, 0.1, 0.15, 0.2, 0.3],
     "contrast": [0.75, 0.5, 0.4, 0.3, 0.15],
@@ -55,16 +60,24 @@ IMAGENET_C = {
     "glass_blur": [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)],
     "defocus_blur": [(3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)],
     "motion_blur": [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)],
-    "zoom_blur": [np.arange(1, 1.11, 0.01), np.arange(1, 1.16, 0.01), np.arange(1, 1.21, 0.02),
-                  np.arange(1, 1.26, 0.02), np.arange(1, 1.31, 0.03)],
+    "zoom_blur": [
+        np.arange(1, 1.11, 0.01),
+        np.arange(1, 1.16, 0.01),
+        np.arange(1, 1.21, 0.02),
+        np.arange(1, 1.26, 0.02),
+        np.arange(1, 1.31, 0.03),
+    ],
     "fog": [(1.5, 2), (2, 2), (2.5, 1.7), (2.5, 1.5), (3, 1.4)],
     "brightness": [0.1, 0.2, 0.3, 0.4, 0.5],
     "contrast": [0.4, 0.3, 0.2, 0.1, 0.05],
     # ImageNet-C writes these as multiples of 244 (meant to be 224); as fractions of the image size:
-    "elastic_transform": [(2 * 244 / 224, 0.7 * 244 / 224, 0.1 * 244 / 224), (2 * 244 / 224, 0.08 * 244 / 224, 0.2 * 244 / 224),
-                          (0.05 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224),
-                          (0.07 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224),
-                          (0.12 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224)],
+    "elastic_transform": [
+        (2 * 244 / 224, 0.7 * 244 / 224, 0.1 * 244 / 224),
+        (2 * 244 / 224, 0.08 * 244 / 224, 0.2 * 244 / 224),
+        (0.05 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224),
+        (0.07 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224),
+        (0.12 * 244 / 224, 0.01 * 244 / 224, 0.02 * 244 / 224),
+    ],
     "pixelate": [0.6, 0.5, 0.4, 0.3, 0.25],
     "jpeg_compression": [25, 18, 15, 10, 7],
 }
@@ -77,6 +90,7 @@ def severity_constant(name: str, severity: int, size: int):
 
 
 # ----------------------------------------------------------------------------- helpers on [N, H, W, C] floats
+
 
 def _torch(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32))
@@ -107,7 +121,7 @@ def _disk(radius: float, alias_blur: float) -> torch.Tensor:
     half = 8 if radius <= 8 else int(np.ceil(radius))
     grid = np.arange(-half, half + 1)
     xx, yy = np.meshgrid(grid, grid)
-    disk = ((xx ** 2 + yy ** 2) <= radius ** 2).astype(np.float64)
+    disk = ((xx**2 + yy**2) <= radius**2).astype(np.float64)
     disk /= disk.sum()
     disk = ndimage.gaussian_filter(disk, alias_blur, truncate=1.0 / max(alias_blur, 1e-6), mode="reflect")
     return torch.from_numpy(disk / disk.sum())[None]
@@ -129,10 +143,12 @@ def _plasma(count: int, size: int, decay: float, rng: np.random.Generator) -> np
         maps[:, half:size:step, half:size:step] = noisy_mean(square)
         centres = maps[:, half:size:step, half:size:step]
         corners = maps[:, 0:size:step, 0:size:step]
-        maps[:, 0:size:step, half:size:step] = noisy_mean(centres + np.roll(centres, 1, axis=1)
-                                                          + corners + np.roll(corners, -1, axis=2))
-        maps[:, half:size:step, 0:size:step] = noisy_mean(centres + np.roll(centres, 1, axis=2)
-                                                          + corners + np.roll(corners, -1, axis=1))
+        maps[:, 0:size:step, half:size:step] = noisy_mean(
+            centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+        )
+        maps[:, half:size:step, 0:size:step] = noisy_mean(
+            centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+        )
         step //= 2
         wibble /= decay
     maps -= maps.min(axis=(1, 2), keepdims=True)
@@ -144,6 +160,7 @@ def _gaussian_blur(x: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the corruptions (x in [0, 1])
+
 
 def gaussian_noise(x, c, rng):
     return x + rng.normal(scale=c, size=x.shape)
@@ -203,7 +220,7 @@ def motion_blur(x, c, rng):
     angles = np.deg2rad(rng.uniform(-45, 45, n))
     kernels = np.zeros((n, size, size))
     steps = np.arange(int(radius) + 1)
-    weights = np.exp(-steps ** 2 / (2 * sigma ** 2))
+    weights = np.exp(-(steps**2) / (2 * sigma**2))
     centre = size // 2
     for i, angle in enumerate(angles):
         r = np.clip(np.round(centre - steps * np.sin(angle)).astype(int), 0, size - 1)
@@ -220,11 +237,14 @@ def zoom_blur(x, c, rng):
     for factor in c:
         crop_h, crop_w = int(np.ceil(h / factor)), int(np.ceil(w / factor))
         top, left = (h - crop_h) // 2, (w - crop_w) // 2
-        zoomed = F.interpolate(images[:, :, top:top + crop_h, left:left + crop_w],
-                               size=(int(round(crop_h * factor)), int(round(crop_w * factor))),
-                               mode="bilinear", align_corners=False)
+        zoomed = F.interpolate(
+            images[:, :, top : top + crop_h, left : left + crop_w],
+            size=(int(round(crop_h * factor)), int(round(crop_w * factor))),
+            mode="bilinear",
+            align_corners=False,
+        )
         trim_h, trim_w = (zoomed.shape[2] - h) // 2, (zoomed.shape[3] - w) // 2
-        total += zoomed[:, :, trim_h:trim_h + h, trim_w:trim_w + w]
+        total += zoomed[:, :, trim_h : trim_h + h, trim_w : trim_w + w]
     return _numpy(total / (len(c) + 1))
 
 
@@ -268,8 +288,9 @@ def elastic_transform(x, c, rng):
         field = rng.uniform(-1, 1, size=(2, n, h, w))
         field = ndimage.gaussian_filter(field, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3) * alpha
         mapped = mapped + np.stack([field[1], field[0]], axis=-1)  # (dx, dy)
-    grid = torch.from_numpy(np.stack([2 * mapped[..., 0] / max(w - 1, 1) - 1,
-                                      2 * mapped[..., 1] / max(h - 1, 1) - 1], axis=-1)).float()
+    grid = torch.from_numpy(
+        np.stack([2 * mapped[..., 0] / max(w - 1, 1) - 1, 2 * mapped[..., 1] / max(h - 1, 1) - 1], axis=-1)
+    ).float()
     out = F.grid_sample(_torch(x), grid, mode="bilinear", padding_mode="reflection", align_corners=True)
     return _numpy(out)
 

@@ -22,10 +22,19 @@ from .settings import DataSettings
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 NORMALIZATION = {  # per-channel mean and std of the training images
     "fashion-mnist": ((0.2860,), (0.3530,)),
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
@@ -104,8 +113,16 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: 
 class InMemoryImages(ImageData):
     """A dataset held as uint8 tensors [N, C, H, W]."""
 
-    def __init__(self, name: str, class_names: tuple[str, ...], train_x: torch.Tensor, train_y: torch.Tensor,
-                 test_x: torch.Tensor, test_y: torch.Tensor, augment: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        class_names: tuple[str, ...],
+        train_x: torch.Tensor,
+        train_y: torch.Tensor,
+        test_x: torch.Tensor,
+        test_y: torch.Tensor,
+        augment: bool,
+    ) -> None:
         self.name = name
         self.class_names = tuple(class_names)
         self.train_x, self.train_y = train_x, train_y.long()
@@ -119,7 +136,7 @@ class InMemoryImages(ImageData):
     def train_batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[Batch]:
         order = torch.randperm(self.train_size, generator=generator)
         for i in range(self.steps_per_epoch(batch_size)):
-            idx = order[i * batch_size:(i + 1) * batch_size]
+            idx = order[i * batch_size : (i + 1) * batch_size]
             images = self.train_x[idx]
             if self.augment:
                 images = random_crop_flip(images, generator)
@@ -137,6 +154,7 @@ class InMemoryImages(ImageData):
 
 # ----------------------------------------------------------------------------- Fashion-MNIST
 
+
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (gzipped or not), as in the original MNIST distribution."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -147,7 +165,7 @@ def read_idx(path: Path) -> np.ndarray:
         if magic >> 8 != 0x08:  # 0x08: unsigned byte data
             raise ValueError(f"magic number {magic:#x} is not an unsigned-byte IDX file")
         ndim = magic & 0xFF
-        shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+        shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
         data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
         return data.reshape(shape)
     except (OSError, ValueError, EOFError) as exc:
@@ -173,6 +191,7 @@ def locate_fashion_mnist(data_dir: Path, download: bool = True) -> dict[str, Pat
     if download:
         try:
             from torchvision.datasets import FashionMNIST
+
             FashionMNIST(root=str(data_dir), train=True, download=True)
             FashionMNIST(root=str(data_dir), train=False, download=True)
         except Exception as exc:  # no network, a proxy, a damaged archive...
@@ -189,7 +208,8 @@ def locate_fashion_mnist(data_dir: Path, download: bool = True) -> dict[str, Pat
         f"Fashion-MNIST not found (looked in {looked}; {reason}). Get it either way:\n"
         f"  - Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist  (installs {store.SYSTEM_FASHION_MNIST})\n"
         f"  - or copy the four files {', '.join(v + '.gz' for v in store.FASHION_MNIST_FILES.values())} into "
-        f"{store.fashion_mnist_folders(data_dir)[0]}")
+        f"{store.fashion_mnist_folders(data_dir)[0]}"
+    )
 
 
 def load_fashion_mnist(settings: DataSettings) -> InMemoryImages:
@@ -199,12 +219,19 @@ def load_fashion_mnist(settings: DataSettings) -> InMemoryImages:
         if len(arrays[f"{split}_x"]) != len(arrays[f"{split}_y"]):
             raise DataError(f"Fashion-MNIST {split} images and labels differ in count; the files are damaged")
     tensor = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
-    return InMemoryImages("fashion-mnist", FASHION_MNIST_CLASSES,
-                          tensor["train_x"][:, None], tensor["train_y"],
-                          tensor["test_x"][:, None], tensor["test_y"], settings.augment)
+    return InMemoryImages(
+        "fashion-mnist",
+        FASHION_MNIST_CLASSES,
+        tensor["train_x"][:, None],
+        tensor["train_y"],
+        tensor["test_x"][:, None],
+        tensor["test_y"],
+        settings.augment,
+    )
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
+
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
@@ -213,7 +240,9 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         images = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(entry[b"labels"], dtype=np.int64)
     except (OSError, pickle.UnpicklingError, KeyError, ValueError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable CIFAR-10 batch ({exc}); delete the folder and fetch it again") from exc
+        raise DataError(
+            f"{path} is not a readable CIFAR-10 batch ({exc}); delete the folder and fetch it again"
+        ) from exc
     return images, labels
 
 
@@ -224,20 +253,30 @@ def load_cifar10(settings: DataSettings) -> InMemoryImages:
     if not (folder / store.CIFAR10_TEST_BATCH).is_file():
         try:
             from torchvision.datasets import CIFAR10
+
             CIFAR10(root=str(data_dir), train=True, download=True)
         except Exception as exc:
             raise DataError(
                 f"CIFAR-10 not found in {folder} and the download failed ({exc}). Download the python version "
-                f"(cifar-10-python.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it in {data_dir}") from exc
+                f"(cifar-10-python.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it in {data_dir}"
+            ) from exc
     train = [_read_cifar_batch(folder / name) for name in store.CIFAR10_TRAIN_BATCHES]
     test_x, test_y = _read_cifar_batch(folder / store.CIFAR10_TEST_BATCH)
     train_x = np.concatenate([x for x, _ in train])
     train_y = np.concatenate([y for _, y in train])
-    return InMemoryImages("cifar10", CIFAR10_CLASSES, torch.from_numpy(train_x), torch.from_numpy(train_y),
-                          torch.from_numpy(test_x), torch.from_numpy(test_y), settings.augment)
+    return InMemoryImages(
+        "cifar10",
+        CIFAR10_CLASSES,
+        torch.from_numpy(train_x),
+        torch.from_numpy(train_y),
+        torch.from_numpy(test_x),
+        torch.from_numpy(test_y),
+        settings.augment,
+    )
 
 
 # ----------------------------------------------------------------------------- ImageNet
+
 
 class ImageFolderImages(ImageData):
     """ImageNet in the ImageFolder layout: ``<data_dir>/train/<wnid>/*.JPEG`` and ``<data_dir>/val/<wnid>/*``."""
@@ -252,14 +291,22 @@ class ImageFolderImages(ImageData):
             raise DataError(
                 f"ImageNet not found: {', '.join(map(str, missing))} missing. Put the ILSVRC-2012 "
                 f"images in the ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG) under {root}, "
-                "e.g. with the valprep.sh script for the validation images, and pass --data-dir")
+                "e.g. with the valprep.sh script for the validation images, and pass --data-dir"
+            )
         mean, std = NORMALIZATION["imagenet"]
         normalize = transforms.Normalize(mean, std)
-        train_tf = [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip()] if settings.augment \
+        train_tf = (
+            [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip()]
+            if settings.augment
             else [transforms.Resize(256), transforms.CenterCrop(224)]
+        )
         self.eval_geometry = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224)])
-        self.train_set = datasets.ImageFolder(train_dir, transforms.Compose(train_tf + [transforms.ToTensor(), normalize]))
-        self.test_set = datasets.ImageFolder(test_dir, transforms.Compose([self.eval_geometry, transforms.ToTensor(), normalize]))
+        self.train_set = datasets.ImageFolder(
+            train_dir, transforms.Compose(train_tf + [transforms.ToTensor(), normalize])
+        )
+        self.test_set = datasets.ImageFolder(
+            test_dir, transforms.Compose([self.eval_geometry, transforms.ToTensor(), normalize])
+        )
         if self.train_set.classes != self.test_set.classes:
             raise DataError(f"the class folders of {train_dir} and {test_dir} differ")
         self.train_indices = list(range(len(self.train_set)))[:train_subset]
@@ -273,9 +320,17 @@ class ImageFolderImages(ImageData):
 
     def _loader(self, dataset, indices, batch_size, shuffle, generator=None):
         from torch.utils.data import DataLoader, Subset
-        return DataLoader(Subset(dataset, indices), batch_size=batch_size, shuffle=shuffle, generator=generator,
-                          num_workers=self.num_workers, drop_last=shuffle, pin_memory=torch.cuda.is_available(),
-                          persistent_workers=False)
+
+        return DataLoader(
+            Subset(dataset, indices),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            num_workers=self.num_workers,
+            drop_last=shuffle,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=False,
+        )
 
     def train_batches(self, batch_size, generator, device):
         for x, y in self._loader(self.train_set, self.train_indices, batch_size, True, generator):
@@ -287,6 +342,7 @@ class ImageFolderImages(ImageData):
 
     def test_images(self, indices) -> np.ndarray:
         from PIL import Image
+
         out = []
         for i in np.asarray(indices):
             path, _ = self.test_set.samples[self.test_indices[int(i)]]
@@ -315,7 +371,7 @@ def synthetic_arrays(n_train: int = 1200, n_test: int = 400, size: int = 12, see
         labels = np.arange(n) % num_classes
         rng.shuffle(labels)
         dy, dx = rng.integers(0, 3, n), rng.integers(0, 3, n)
-        images = np.stack([prototypes[c, y:y + size, x:x + size] for c, y, x in zip(labels, dy, dx)])
+        images = np.stack([prototypes[c, y : y + size, x : x + size] for c, y, x in zip(labels, dy, dx)])
         images = 0.5 * images + 0.25 + rng.normal(0, 0.22, images.shape)
         return (np.clip(images, 0, 1) * 255).round().astype(np.uint8)[:, None], labels.astype(np.int64)
 
@@ -331,9 +387,17 @@ def load_synthetic(settings: DataSettings) -> InMemoryImages:
 
 # ----------------------------------------------------------------------------- entry point
 
+
 def _subset(data: InMemoryImages, train_subset: int | None, test_subset: int | None) -> InMemoryImages:
-    return InMemoryImages(data.name, data.class_names, data.train_x[:train_subset], data.train_y[:train_subset],
-                          data.test_x[:test_subset], data.test_y[:test_subset], data.augment)
+    return InMemoryImages(
+        data.name,
+        data.class_names,
+        data.train_x[:train_subset],
+        data.train_y[:train_subset],
+        data.test_x[:test_subset],
+        data.test_y[:test_subset],
+        data.augment,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -346,4 +410,3 @@ def load_dataset(settings: DataSettings) -> ImageData:
     if settings.train_subset or settings.test_subset:
         data = _subset(data, settings.train_subset, settings.test_subset)
     return data
-

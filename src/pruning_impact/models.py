@@ -15,8 +15,12 @@ class SmallCNN(nn.Module):
         super().__init__()
         layers, channels = [], in_channels
         for width in widths:
-            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             channels = width
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -80,4 +84,5 @@ def build_model(settings: ModelSettings, image_shape: tuple[int, int, int], num_
     if settings.arch == "wrn":
         return WideResNet(settings.depth, settings.widen_factor, num_classes, in_channels)
     from torchvision.models import resnet50
+
     return resnet50(weights=None, num_classes=num_classes)

@@ -28,11 +28,11 @@ def modal_labels(predictions, chunk: int = 8192) -> np.ndarray:
         raise ValueError(f"predictions must hold integer class indices, got dtype {predictions.dtype}")
     out = np.empty(predictions.shape[1], dtype=np.int64)
     for start in range(0, predictions.shape[1], chunk):
-        block = np.sort(predictions[:, start:start + chunk].T, axis=1)  # [n, K], ascending
+        block = np.sort(predictions[:, start : start + chunk].T, axis=1)  # [n, K], ascending
         counts = (block[:, :, None] == block[:, None, :]).sum(axis=2)  # [n, K]: how often each entry occurs
         # the last position holding the highest count is the largest of the tied modes
         last_max = block.shape[1] - 1 - np.argmax(counts[:, ::-1], axis=1)
-        out[start:start + chunk] = block[np.arange(len(block)), last_max]
+        out[start : start + chunk] = block[np.arange(len(block)), last_max]
     return out
 
 
@@ -40,8 +40,9 @@ def pie_mask(dense, sparse) -> np.ndarray:
     """PIE_t: True where the modal label of the sparse population differs from the dense one's, [N]."""
     dense, sparse = np.asarray(dense), np.asarray(sparse)
     if dense.ndim != 2 or sparse.ndim != 2 or dense.shape[1] != sparse.shape[1]:
-        raise ValueError(f"dense {dense.shape} and sparse {sparse.shape} predictions must both be [K, N] "
-                         "with the same N")
+        raise ValueError(
+            f"dense {dense.shape} and sparse {sparse.shape} predictions must both be [K, N] with the same N"
+        )
     return modal_labels(dense) != modal_labels(sparse)
 
 
@@ -52,11 +53,20 @@ def pie_counts(dense, sparse_by_level: Mapping[float, np.ndarray]) -> pd.DataFra
     for sparsity, sparse in sparse_by_level.items():
         sparse = np.asarray(sparse)
         if sparse.shape[1] != len(dense_modes):
-            raise ValueError(f"predictions at sparsity {sparsity} cover {sparse.shape[1]} examples, "
-                             f"the dense ones {len(dense_modes)}")
+            raise ValueError(
+                f"predictions at sparsity {sparsity} cover {sparse.shape[1]} examples, "
+                f"the dense ones {len(dense_modes)}"
+            )
         mask = modal_labels(sparse) != dense_modes
-        rows.append({"sparsity": sparsity, "k_dense": len(dense), "k_sparse": len(sparse),
-                     "n_pie": int(mask.sum()), "pie_fraction": float(mask.mean())})
+        rows.append(
+            {
+                "sparsity": sparsity,
+                "k_dense": len(dense),
+                "k_sparse": len(sparse),
+                "n_pie": int(mask.sum()),
+                "pie_fraction": float(mask.mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -69,8 +79,9 @@ def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0) -> 
     rows = []
     for repeat, (a, b) in enumerate(disjoint_splits(len(dense), half_size, repeats, seed)):
         mask = modal_labels(dense[a]) != modal_labels(dense[b])
-        rows.append({"repeat": repeat, "half_size": half_size, "n_pie": int(mask.sum()),
-                     "pie_fraction": float(mask.mean())})
+        rows.append(
+            {"repeat": repeat, "half_size": half_size, "n_pie": int(mask.sum()), "pie_fraction": float(mask.mean())}
+        )
     return pd.DataFrame(rows)
 
 
@@ -89,8 +100,13 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def pie_evaluation(pie_masks: Mapping[float, np.ndarray], predictions_by_level: Mapping[float, np.ndarray],
-                   labels, repeats: int = 100, seed: int = 0) -> pd.DataFrame:
+def pie_evaluation(
+    pie_masks: Mapping[float, np.ndarray],
+    predictions_by_level: Mapping[float, np.ndarray],
+    labels,
+    repeats: int = 100,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Top-1 of every population restricted to PIE_t, to non-PIE_t and to random samples as large as PIE_t.
 
     One row per (PIE_t identified at ``pie_sparsity``, evaluated population ``model_sparsity``, subset).
@@ -117,18 +133,35 @@ def pie_evaluation(pie_masks: Mapping[float, np.ndarray], predictions_by_level: 
                 if selection.any():
                     per_model = hits[:, selection].mean(axis=1)
                     low, high = _interval(per_model)
-                    rows.append({**base, "subset": subset, "n_examples": int(selection.sum()),
-                                 "top1_mean": float(per_model.mean()), "ci_low": low, "ci_high": high})
+                    rows.append(
+                        {
+                            **base,
+                            "subset": subset,
+                            "n_examples": int(selection.sum()),
+                            "top1_mean": float(per_model.mean()),
+                            "ci_low": low,
+                            "ci_high": high,
+                        }
+                    )
             if n_pie:
                 per_sample = hits.mean(axis=0, dtype=np.float32) @ samples  # [repeats]
                 low, high = _interval(per_sample)
-                rows.append({**base, "subset": "random", "n_examples": n_pie,
-                             "top1_mean": float(per_sample.mean()), "ci_low": low, "ci_high": high})
+                rows.append(
+                    {
+                        **base,
+                        "subset": "random",
+                        "n_examples": n_pie,
+                        "top1_mean": float(per_sample.mean()),
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def sample_exemplars(examples: pd.DataFrame, sparsity: float, size: int, seed: int = 0
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sample_exemplars(
+    examples: pd.DataFrame, sparsity: float, size: int, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Up to ``size`` PIE_t and ``size`` non-PIE_t examples drawn at random (seeded), in test-set order, from
     the long ``examples`` table (example, label, sparsity, modal, is_pie); each row carries the example,
     its label, the dense modal label and the t-sparse modal label, for galleries."""

@@ -22,16 +22,22 @@ SUBSET_LABELS = {"pie": "PIE$_t$", "non_pie": "non-PIE$_t$", "random": "random s
 def set_style() -> None:
     """One style for every figure: white grid, colour-blind palette, sizes readable in print."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=0.95)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.autolayout": False,
-                         "axes.titleweight": "bold"})
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.autolayout": False, "axes.titleweight": "bold"})
 
 
 def _percent(t: float) -> str:
     return f"{100 * t:.0f}%"
 
 
-def schedule_figure(begin_step: int, end_step: int, frequency: int, total_steps: int,
-                    sparsities: Sequence[float], power: float = 3.0, initial_sparsity: float = 0.0):
+def schedule_figure(
+    begin_step: int,
+    end_step: int,
+    frequency: int,
+    total_steps: int,
+    sparsities: Sequence[float],
+    power: float = 3.0,
+    initial_sparsity: float = 0.0,
+):
     """Scheduled sparsity against training step for each final sparsity, mask updates marked."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     steps = np.arange(total_steps + 1)
@@ -41,7 +47,9 @@ def schedule_figure(begin_step: int, end_step: int, frequency: int, total_steps:
         updates = schedule.update_steps()
         ax.scatter(updates, [schedule.sparsity_at(s) for s in updates], s=10, zorder=3)
     ax.axvspan(begin_step, end_step, color="grey", alpha=0.1, label="pruning window")
-    ax.set(xlabel="training step", ylabel="sparsity (fraction of weights set to zero)", ylim=(0, 1), xlim=(0, total_steps))
+    ax.set(
+        xlabel="training step", ylabel="sparsity (fraction of weights set to zero)", ylim=(0, 1), xlim=(0, total_steps)
+    )
     ax.legend(loc="lower right", fontsize="small", ncol=2)
     fig.tight_layout()
     return fig
@@ -54,15 +62,30 @@ def accuracy_distributions(model_accuracies: pd.DataFrame, title_suffix: str = "
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ("top1", "top5")):
         sns.boxplot(data=data, x="level", y=metric, order=order, ax=ax, color="white", width=0.5, fliersize=0)
-        sns.stripplot(data=data, x="level", y=metric, order=order, ax=ax, hue="level", hue_order=order,
-                      size=4, jitter=0.15, legend=False)
-        ax.set(xlabel="sparsity t", ylabel=f"{metric.replace('top', 'top-')} test accuracy",
-               title=f"{metric.replace('top', 'Top-')}{title_suffix}")
+        sns.stripplot(
+            data=data,
+            x="level",
+            y=metric,
+            order=order,
+            ax=ax,
+            hue="level",
+            hue_order=order,
+            size=4,
+            jitter=0.15,
+            legend=False,
+        )
+        ax.set(
+            xlabel="sparsity t",
+            ylabel=f"{metric.replace('top', 'top-')} test accuracy",
+            title=f"{metric.replace('top', 'Top-')}{title_suffix}",
+        )
     fig.tight_layout()
     return fig
 
 
-def class_impact_figure(class_tests: pd.DataFrame, title: str = "", only_significant: bool = False, max_classes: int = 60):
+def class_impact_figure(
+    class_tests: pd.DataFrame, title: str = "", only_significant: bool = False, max_classes: int = 60
+):
     """Figures 3 and 8: normalized recall difference (bars) and absolute recall difference (points) per class.
 
     Significant classes are drawn solid, the others faded; with many classes only the significant
@@ -81,18 +104,31 @@ def class_impact_figure(class_tests: pd.DataFrame, title: str = "", only_signifi
     up, down = sns.color_palette()[0], sns.color_palette()[3]
     for xi, height, significant in zip(x, table["normalized_recall_difference"], table["significant"]):
         ax.bar(xi, height, color=up if height >= 0 else down, alpha=1.0 if significant else 0.3, width=0.75)
-    ax.scatter(x, table["absolute_recall_difference"], color="black", s=18, zorder=3, label="absolute recall difference")
+    ax.scatter(
+        x, table["absolute_recall_difference"], color="black", s=18, zorder=3, label="absolute recall difference"
+    )
     ax.axhline(0, color="black", linewidth=0.8)
     step = max(1, len(table) // 40)
     ax.set_xticks(x[::step])
     ax.set_xticklabels(table["class_name"].astype(str)[::step], rotation=60, ha="right", fontsize="small")
     ax.set_ylabel("difference (sparse - dense)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[0]),
-               plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[3]),
-               plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.3),
-               plt.Line2D([], [], marker="o", color="black", linestyle="")]
-    ax.legend(handles, ["normalized recall difference > 0 (significant)", "normalized recall difference < 0 (significant)",
-                        "not significant", "absolute recall difference"], fontsize="x-small", loc="best")
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[0]),
+        plt.Rectangle((0, 0), 1, 1, color=sns.color_palette()[3]),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.3),
+        plt.Line2D([], [], marker="o", color="black", linestyle=""),
+    ]
+    ax.legend(
+        handles,
+        [
+            "normalized recall difference > 0 (significant)",
+            "normalized recall difference < 0 (significant)",
+            "not significant",
+            "absolute recall difference",
+        ],
+        fontsize="x-small",
+        loc="best",
+    )
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -106,7 +142,9 @@ def pie_counts_figure(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, title
     if len(noise_floor):
         low, high = np.percentile(noise_floor["n_pie"], [2.5, 97.5])
         ax.axhspan(low, high, color="grey", alpha=0.25, label="dense vs dense (95% of splits)")
-        ax.axhline(noise_floor["n_pie"].mean(), color="black", linestyle="--", linewidth=1, label="dense vs dense (mean)")
+        ax.axhline(
+            noise_floor["n_pie"].mean(), color="black", linestyle="--", linewidth=1, label="dense vs dense (mean)"
+        )
     ax.set(xlabel="sparsity t", ylabel="number of PIEs", title=title)
     ax.legend(fontsize="small")
     fig.tight_layout()
@@ -118,8 +156,9 @@ def pie_evaluation_figure(evaluation: pd.DataFrame, model_sparsities: Sequence[f
 
     One panel per evaluated population (``model_sparsities``); bands are the 95% intervals.
     """
-    fig, axes = plt.subplots(1, len(model_sparsities), figsize=(4.2 * len(model_sparsities), 3.8), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(model_sparsities), figsize=(4.2 * len(model_sparsities), 3.8), sharey=True, squeeze=False
+    )
     palette = dict(zip(SUBSET_LABELS, sns.color_palette("colorblind", 3)))
     for ax, model_sparsity in zip(axes[0], model_sparsities):
         part = evaluation[evaluation["model_sparsity"] == model_sparsity]
@@ -158,8 +197,10 @@ def image_gallery(images: np.ndarray, captions: Sequence[str], columns: int = 8,
 def exemplar_gallery(images: np.ndarray, rows: pd.DataFrame, class_names: Sequence[str], columns: int = 8):
     """A gallery of test images captioned with their true label and the dense and sparse modal labels
     (``rows`` as from ``pie.sample_exemplars``)."""
-    captions = [f"true: {class_names[label]}\ndense: {class_names[dense]}\nsparse: {class_names[sparse]}"
-                for label, dense, sparse in zip(rows["label"], rows["dense_modal"], rows["modal"])]
+    captions = [
+        f"true: {class_names[label]}\ndense: {class_names[dense]}\nsparse: {class_names[sparse]}"
+        for label, dense, sparse in zip(rows["label"], rows["dense_modal"], rows["modal"])
+    ]
     return image_gallery(images, captions, columns)
 
 
@@ -171,15 +212,32 @@ def robustness_figure(table5: pd.DataFrame, adversarial: pd.DataFrame, title: st
     palette = sns.color_palette("husl", len(names))
     for color, name in zip(palette, names):
         rows = table5[table5["corruption"] == name].sort_values("sparsity")
-        axes[0].plot(rows["sparsity"] * 100, rows["relative_top1"], marker="o", markersize=3, color=color,
-                     label=name.replace("_", " "))
-    axes[0].set(xlabel="sparsity t (%)", ylabel="top-1 under corruption / clean top-1",
-                title="Corruptions (mean over severities and models)")
+        axes[0].plot(
+            rows["sparsity"] * 100,
+            rows["relative_top1"],
+            marker="o",
+            markersize=3,
+            color=color,
+            label=name.replace("_", " "),
+        )
+    axes[0].set(
+        xlabel="sparsity t (%)",
+        ylabel="top-1 under corruption / clean top-1",
+        title="Corruptions (mean over severities and models)",
+    )
     axes[0].legend(fontsize="x-small", ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     summary = adversarial.groupby(["attack", "epsilon", "sparsity"])["top1"].agg(["mean", "std"]).reset_index()
     for (attack, epsilon), rows in summary.groupby(["attack", "epsilon"]):
-        axes[1].errorbar(rows["sparsity"] * 100, rows["mean"], yerr=rows["std"].fillna(0), marker="o", markersize=3,
-                         capsize=2, linestyle="-" if attack == "pgd" else "--", label=f"{attack.upper()} eps={epsilon:g}")
+        axes[1].errorbar(
+            rows["sparsity"] * 100,
+            rows["mean"],
+            yerr=rows["std"].fillna(0),
+            marker="o",
+            markersize=3,
+            capsize=2,
+            linestyle="-" if attack == "pgd" else "--",
+            label=f"{attack.upper()} eps={epsilon:g}",
+        )
     axes[1].set(xlabel="sparsity t (%)", ylabel="top-1 under attack", title="Adversarial examples", ylim=(0, 1))
     axes[1].legend(fontsize="x-small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     if title:

@@ -53,18 +53,35 @@ def train_population(settings: Settings, results_dir: str | Path, progress: bool
     runs = planned_runs(settings)
     todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
     started = time.perf_counter()
-    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=f"population {settings.profile}",
-               unit="model", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(runs),
+        initial=len(runs) - len(todo),
+        desc=f"population {settings.profile}",
+        unit="model",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for sparsity, index in todo:
         directory = store.run_dir(pop_dir, sparsity, index)
         store.clear(directory)
         seed = model_seed(settings, sparsity, index)
-        trained = train_model(settings, sparsity, seed, progress=progress,
-                              description=f"t={store.format_sparsity(sparsity)} model {index}")
+        trained = train_model(
+            settings,
+            sparsity,
+            seed,
+            progress=progress,
+            description=f"t={store.format_sparsity(sparsity)} model {index}",
+        )
         buffer = io.BytesIO()
         torch.save(trained.model.state_dict(), buffer)
-        run_info = {"settings": settings.to_dict(), "settings_hash": settings.hash, "sparsity": sparsity,
-                    "index": index, "seed": seed, "provenance": provenance(trained.metrics["device"])}
+        run_info = {
+            "settings": settings.to_dict(),
+            "settings_hash": settings.hash,
+            "sparsity": sparsity,
+            "index": index,
+            "seed": seed,
+            "provenance": provenance(trained.metrics["device"]),
+        }
         store.write_run(directory, buffer.getvalue(), trained.logits, trained.metrics, run_info)
         bar.update(1)
         bar.set_postfix(last_top1=f"{trained.metrics['top1']:.4f}", refresh=True)
@@ -80,9 +97,15 @@ def population_status(settings: Settings, results_dir: str | Path) -> list[dict]
         expected = settings.population.size_at(sparsity)
         done = store.finished_indices(pop_dir, sparsity)
         top1 = [store.load_run_metrics(store.run_dir(pop_dir, sparsity, i))["top1"] for i in done]
-        rows.append({"sparsity": sparsity, "expected": expected, "finished": len(done),
-                     "missing": max(expected - len(done), 0),
-                     "mean_top1": float(np.mean(top1)) if top1 else None})
+        rows.append(
+            {
+                "sparsity": sparsity,
+                "expected": expected,
+                "finished": len(done),
+                "missing": max(expected - len(done), 0),
+                "mean_top1": float(np.mean(top1)) if top1 else None,
+            }
+        )
     return rows
 
 
@@ -98,6 +121,8 @@ def load_model(settings: Settings, run: Path, data: ImageData, device: torch.dev
     if recorded and recorded != layer_sparsities(model, prune.prune_final_layer):
         problems.append(f"per-layer sparsities differ from those recorded at training ({recorded})")
     if problems:
-        raise DamagedResultsError(f"the model in {run} is not pruned as its run says: {'; '.join(problems)}. "
-                                  "Delete that folder and train again")
+        raise DamagedResultsError(
+            f"the model in {run} is not pruned as its run says: {'; '.join(problems)}. "
+            "Delete that folder and train again"
+        )
     return model.to(device, memory_format=torch.channels_last).eval()

@@ -59,8 +59,17 @@ def cifar10_wrn() -> Settings:
         profile="cifar10-wrn",
         data=DataSettings(dataset="cifar10", augment=True),
         model=ModelSettings(arch="wrn", depth=28, widen_factor=10),
-        training=TrainSettings(steps=80_000, batch_size=128, lr=0.1, weight_decay=5e-4, lr_schedule="step",
-                               warmup_steps=0, lr_milestones=(0.3, 0.6, 0.8), lr_gamma=0.2, eval_batch_size=500),
+        training=TrainSettings(
+            steps=80_000,
+            batch_size=128,
+            lr=0.1,
+            weight_decay=5e-4,
+            lr_schedule="step",
+            warmup_steps=0,
+            lr_milestones=(0.3, 0.6, 0.8),
+            lr_gamma=0.2,
+            eval_batch_size=500,
+        ),
         pruning=PruningSettings(begin_step=1_000, end_step=20_000, frequency=2_000),
         population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30),
     )
@@ -79,9 +88,18 @@ def imagenet_resnet50() -> Settings:
         profile="imagenet-resnet50",
         data=DataSettings(dataset="imagenet", augment=True, data_dir="data/imagenet", num_workers=8),
         model=ModelSettings(arch="resnet50"),
-        training=TrainSettings(steps=32_000, batch_size=1024, lr=0.4, weight_decay=1e-4, lr_schedule="step",
-                               warmup_steps=1_600, lr_milestones=(1 / 3, 2 / 3, 8 / 9), lr_gamma=0.1,
-                               label_smoothing=0.1, eval_batch_size=500),
+        training=TrainSettings(
+            steps=32_000,
+            batch_size=1024,
+            lr=0.4,
+            weight_decay=1e-4,
+            lr_schedule="step",
+            warmup_steps=1_600,
+            lr_milestones=(1 / 3, 2 / 3, 8 / 9),
+            lr_gamma=0.1,
+            label_smoothing=0.1,
+            eval_batch_size=500,
+        ),
         pruning=PruningSettings(begin_step=1_000, end_step=9_000, frequency=500),
         population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30),
     )
@@ -103,9 +121,15 @@ def get_profile(name: str) -> Settings:
         raise SettingsError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
-def resolve_settings(profile: str, population_size: int | None = None, dense_population_size: int | None = None,
-                     sparsities: Any = None, seed: int | None = None, data_dir: str | None = None,
-                     device: str | None = None) -> Settings:
+def resolve_settings(
+    profile: str,
+    population_size: int | None = None,
+    dense_population_size: int | None = None,
+    sparsities: Any = None,
+    seed: int | None = None,
+    data_dir: str | None = None,
+    device: str | None = None,
+) -> Settings:
     """A profile's settings with overrides (from the command line or a notebook's parameters) applied;
     None leaves the profile's value. Values may be text (see ``settings.convert``).
 

@@ -18,10 +18,17 @@ def code_version() -> str:
     """The git commit of this package's source (with '-dirty' for local changes), or the package version."""
     here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
-                               text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return f"pruning-impact {__version__} (not a git checkout)"
@@ -36,9 +43,16 @@ def _version(library: str) -> str | None:
 
 def provenance(device: str | None = None) -> dict:
     """What produced a result: code and library versions, Python, platform, CPU, device and time."""
-    return {"code_version": code_version(), "package_version": __version__, "python": platform.python_version(),
-            **{library: _version(library) for library in LIBRARIES}, "platform": platform.platform(),
-            "processor": cpu_model(), "device": device, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "code_version": code_version(),
+        "package_version": __version__,
+        "python": platform.python_version(),
+        **{library: _version(library) for library in LIBRARIES},
+        "platform": platform.platform(),
+        "processor": cpu_model(),
+        "device": device,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def cpu_model() -> str:

@@ -73,14 +73,16 @@ def magnitude_masks(weights: dict[str, torch.Tensor], sparsity: float, scope: st
     if not 0 <= sparsity <= 1:
         raise ValueError(f"sparsity {sparsity} is outside [0, 1]")
     if scope == "layer":
-        return {name: _top_k_mask(w.detach().abs(), kept_count(w.numel(), sparsity)).view_as(w)
-                for name, w in weights.items()}
+        return {
+            name: _top_k_mask(w.detach().abs(), kept_count(w.numel(), sparsity)).view_as(w)
+            for name, w in weights.items()
+        }
     if scope == "global":
         flat = torch.cat([w.detach().abs().flatten() for w in weights.values()])
         keep = _top_k_mask(flat, kept_count(flat.numel(), sparsity))
         masks, start = {}, 0
         for name, w in weights.items():
-            masks[name] = keep[start:start + w.numel()].view_as(w)
+            masks[name] = keep[start : start + w.numel()].view_as(w)
             start += w.numel()
         return masks
     raise ValueError(f"unknown pruning scope {scope!r}; use 'layer' or 'global'")
@@ -125,8 +127,14 @@ def prunable_modules(model: nn.Module, prune_final_layer: bool = False) -> dict[
 class Pruner:
     """Applies a ``PolynomialDecay`` to a model's prunable weights during training."""
 
-    def __init__(self, model: nn.Module, schedule: PolynomialDecay, scope: str = "layer",
-                 update: str = "masked", prune_final_layer: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        schedule: PolynomialDecay,
+        scope: str = "layer",
+        update: str = "masked",
+        prune_final_layer: bool = False,
+    ) -> None:
         if update not in ("masked", "straight_through"):
             raise ValueError(f"unknown update rule {update!r}; use 'masked' or 'straight_through'")
         self.schedule = schedule
@@ -136,7 +144,8 @@ class Pruner:
             raise ValueError("the model has no convolution or linear layer to prune")
         for module in self.modules.values():
             parametrize.register_parametrization(
-                module, "weight", _MaskedWeight(module.weight, update == "straight_through"))
+                module, "weight", _MaskedWeight(module.weight, update == "straight_through")
+            )
         self.current_sparsity = 0.0
         self._finalized = False
 
@@ -169,14 +178,17 @@ class Pruner:
 
 def layer_sparsities(model: nn.Module, prune_final_layer: bool = False) -> dict[str, float]:
     """Fraction of exact zeros in each prunable layer's weight."""
-    return {name: float((m.weight == 0).float().mean()) for name, m in prunable_modules(model, prune_final_layer).items()}
+    return {
+        name: float((m.weight == 0).float().mean()) for name, m in prunable_modules(model, prune_final_layer).items()
+    }
 
 
 SPARSITY_TOLERANCE = 0.01  # a pruned tensor may hold a few more zeros than its mask (trained weights at exactly 0)
 
 
-def sparsity_problems(model: nn.Module, sparsity: float, scope: str = "layer",
-                      prune_final_layer: bool = False) -> list[str]:
+def sparsity_problems(
+    model: nn.Module, sparsity: float, scope: str = "layer", prune_final_layer: bool = False
+) -> list[str]:
     """What is wrong with a model said to be pruned to ``sparsity`` (empty when nothing is).
 
     ``layer``: every pruned tensor keeps at most round(n * (1 - sparsity)) of its n weights;
@@ -184,14 +196,19 @@ def sparsity_problems(model: nn.Module, sparsity: float, scope: str = "layer",
     most ``SPARSITY_TOLERANCE``, so a model pruned further than said is caught too.
     """
     layers = prunable_modules(model, prune_final_layer)
-    groups = {name: [m.weight] for name, m in layers.items()} if scope == "layer" else \
-        {"all pruned layers": [m.weight for m in layers.values()]}
+    groups = (
+        {name: [m.weight] for name, m in layers.items()}
+        if scope == "layer"
+        else {"all pruned layers": [m.weight for m in layers.values()]}
+    )
     problems = []
     for name, weights in groups.items():
         size = sum(w.numel() for w in weights)
         nonzero = sum(int((w != 0).sum()) for w in weights)
         kept, zeros = kept_count(size, sparsity), 1 - nonzero / size
         if nonzero > kept or zeros > sparsity + SPARSITY_TOLERANCE:
-            problems.append(f"{name}: {nonzero} of {size} weights are non-zero (sparsity {zeros:.4f}), "
-                            f"expected {kept} (sparsity {sparsity:g})")
+            problems.append(
+                f"{name}: {nonzero} of {size} weights are non-zero (sparsity {zeros:.4f}), "
+                f"expected {kept} (sparsity {sparsity:g})"
+            )
     return problems

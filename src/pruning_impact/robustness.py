@@ -66,22 +66,30 @@ def _table_inputs(settings: Settings, results_dir: str | Path, options: Robustne
     pop_dir = store.population_dir(results_dir, settings)
     key, runs = options_key(options), evaluated_runs(settings, options)
     natural = natural_set_dir(settings.data)
-    return {"options": dataclasses.asdict(options), "key": key, "sources": corruption_sources(settings.data, options),
-            "predictions": store.fingerprint([store.robustness_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
-            "natural": None if natural is None else
-            store.fingerprint([store.natural_dir(store.run_dir(pop_dir, *run), key) for run in runs])}
+    return {
+        "options": dataclasses.asdict(options),
+        "key": key,
+        "sources": corruption_sources(settings.data, options),
+        "predictions": store.fingerprint([store.robustness_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
+        "natural": None
+        if natural is None
+        else store.fingerprint([store.natural_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
+    }
 
 
-def evaluate_population(settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions(),
-                        progress: bool = True) -> dict[str, pd.DataFrame]:
+def evaluate_population(
+    settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions(), progress: bool = True
+) -> dict[str, pd.DataFrame]:
     """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets, and on the
     dataset's natural shifted set where the user has it (skipping finished work); return the tables."""
     pop_dir = store.population_dir(results_dir, settings)
     runs = evaluated_runs(settings, options)
     missing = [run for run in runs if not store.is_finished(store.run_dir(pop_dir, *run), verify=False)]
     if missing:
-        raise MissingResultsError(f"{len(missing)} model(s) of {settings.name} are not trained; train them with: "
-                                  f"{command_line('train', settings, results_dir)}")
+        raise MissingResultsError(
+            f"{len(missing)} model(s) of {settings.name} are not trained; train them with: "
+            f"{command_line('train', settings, results_dir)}"
+        )
     key = options_key(options)
     _evaluate_corruptions(settings, results_dir, options, runs, progress)
     natural_name = _evaluate_natural_set(settings, results_dir, key, runs, progress)
@@ -90,37 +98,49 @@ def evaluate_population(settings: Settings, results_dir: str | Path, options: Ro
     def compute() -> dict[str, pd.DataFrame]:
         return build_tables(pop_dir, options, runs, inputs["sources"], natural_name)
 
-    return store.cached_tables(store.robustness_tables_dir(pop_dir, key), inputs, compute,
-                               record={"settings": settings.to_dict(), "provenance": provenance()})
+    return store.cached_tables(
+        store.robustness_tables_dir(pop_dir, key),
+        inputs,
+        compute,
+        record={"settings": settings.to_dict(), "provenance": provenance()},
+    )
 
 
-def read_tables(settings: Settings, results_dir: str | Path,
-                options: RobustnessOptions = RobustnessOptions()) -> dict[str, pd.DataFrame]:
+def read_tables(
+    settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions()
+) -> dict[str, pd.DataFrame]:
     """The stored robustness tables of exactly these models and options; when they are missing or stale,
     an error naming the command that makes them."""
     folder = store.robustness_tables_dir(store.population_dir(results_dir, settings), options_key(options))
     tables = store.read_tables(folder, _table_inputs(settings, results_dir, options))
     if tables is None:
-        raise MissingResultsError(f"the robustness tables of {settings.name} for these options are not computed "
-                                  f"yet (or a model changed since); make them with: "
-                                  f"{command_line('robustness', settings, results_dir, options)}")
+        raise MissingResultsError(
+            f"the robustness tables of {settings.name} for these options are not computed "
+            f"yet (or a model changed since); make them with: "
+            f"{command_line('robustness', settings, results_dir, options)}"
+        )
     return tables
 
 
 # ----------------------------------------------------------------------------- per-example predictions
 
+
 def _top5(model: torch.nn.Module, dataset: str, images: np.ndarray, device: torch.device) -> np.ndarray:
     return top_k_classes(predict_logits(model, images_to_input(dataset, images), device), 5)
 
 
-def _evaluate_corruptions(settings: Settings, results_dir: str | Path, options: RobustnessOptions, runs: list[Run],
-                          progress: bool) -> None:
+def _evaluate_corruptions(
+    settings: Settings, results_dir: str | Path, options: RobustnessOptions, runs: list[Run], progress: bool
+) -> None:
     """Write each model's predictions on the corrupted and adversarial sets where they are not finished for
     the present sources of the corrupted images (generated, or a published set)."""
     pop_dir = store.population_dir(results_dir, settings)
     key, sources = options_key(options), {"sources": corruption_sources(settings.data, options)}
-    todo = [run for run in runs
-            if not store.is_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), inputs=sources)]
+    todo = [
+        run
+        for run in runs
+        if not store.is_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), inputs=sources)
+    ]
     if not todo:
         return
     data = load_dataset(settings.data)
@@ -136,13 +156,17 @@ def _evaluate_corruptions(settings: Settings, results_dir: str | Path, options: 
         model = load_model(settings, folder, data, device)
         payloads = {store.CLEAN_TOP5_FILE: store.npy_bytes(_top5(model, data.name, clean, device))}
         for (name, severity), images in sets.items():
-            payloads[store.corrupted_top5_file(name, severity)] = store.npy_bytes(_top5(model, data.name, images, device))
+            payloads[store.corrupted_top5_file(name, severity)] = store.npy_bytes(
+                _top5(model, data.name, images, device)
+            )
         payloads[store.ADVERSARIAL_CLEAN_FILE] = store.npy_bytes(
-            top_k_classes(predict_logits(model, adv_inputs, device), 1)[:, 0])
+            top_k_classes(predict_logits(model, adv_inputs, device), 1)[:, 0]
+        )
         for attack in options.attacks:
             for epsilon in options.epsilons:
-                adversarial = adversarial_inputs(model, adv_inputs, adv_labels, attack, epsilon, data.name, device,
-                                                 options.pgd_steps, options.seed)
+                adversarial = adversarial_inputs(
+                    model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
+                )
                 top1 = top_k_classes(predict_logits(model, adversarial, device), 1)[:, 0]
                 payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
         store.write_finished(store.robustness_dir(folder, key), payloads, inputs=sources)
@@ -150,8 +174,9 @@ def _evaluate_corruptions(settings: Settings, results_dir: str | Path, options: 
     bar.close()
 
 
-def _evaluate_natural_set(settings: Settings, results_dir: str | Path, key: str, runs: list[Run],
-                          progress: bool) -> str | None:
+def _evaluate_natural_set(
+    settings: Settings, results_dir: str | Path, key: str, runs: list[Run], progress: bool
+) -> str | None:
     """Write each model's predictions on the natural distribution-shift set where the user has one;
     return the set's name (None when there is none)."""
     source = natural_set_dir(settings.data)
@@ -168,16 +193,20 @@ def _evaluate_natural_set(settings: Settings, results_dir: str | Path, key: str,
     for run in tqdm(todo, desc=natural.name, unit="model", disable=not progress):
         folder = store.run_dir(pop_dir, *run)
         logits = predict_logits(load_model(settings, folder, data, device), inputs, device)
-        payloads = {store.TOP5_FILE: store.npy_bytes(top_k_classes(logits, 5)),
-                    store.LABELS_FILE: store.npy_bytes(natural.labels)}
+        payloads = {
+            store.TOP5_FILE: store.npy_bytes(top_k_classes(logits, 5)),
+            store.LABELS_FILE: store.npy_bytes(natural.labels),
+        }
         if natural.classes is not None:
             payloads[store.RESTRICTED_TOP1_FILE] = store.npy_bytes(
-                restricted_top1(logits, natural.classes).astype(class_index_dtype(logits.shape[1])))
+                restricted_top1(logits, natural.classes).astype(class_index_dtype(logits.shape[1]))
+            )
         store.write_finished(store.natural_dir(folder, key), payloads)
     return natural.name
 
 
 # ----------------------------------------------------------------------------- tables
+
 
 def _subsample_labels(pop_dir: Path, options: RobustnessOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     labels = store.load_labels(pop_dir)
@@ -186,8 +215,9 @@ def _subsample_labels(pop_dir: Path, options: RobustnessOptions) -> tuple[np.nda
     return indices, labels[indices], labels[adv_indices]
 
 
-def build_tables(pop_dir: Path, options: RobustnessOptions, runs: list[Run], sources: dict[str, str],
-                 natural_name: str | None) -> dict[str, pd.DataFrame]:
+def build_tables(
+    pop_dir: Path, options: RobustnessOptions, runs: list[Run], sources: dict[str, str], natural_name: str | None
+) -> dict[str, pd.DataFrame]:
     """Read every evaluated model's per-example predictions and turn them into the robustness tables."""
     key = options_key(options)
     indices, labels, adv_labels = _subsample_labels(pop_dir, options)
@@ -195,15 +225,28 @@ def build_tables(pop_dir: Path, options: RobustnessOptions, runs: list[Run], sou
     for run in runs:
         folder = store.robustness_dir(store.run_dir(pop_dir, *run), key)
         clean[run] = store.load_npy(folder / store.CLEAN_TOP5_FILE)
-        corrupted[run] = {(name, severity): store.load_npy(folder / store.corrupted_top5_file(name, severity))
-                          for name in options.corruptions for severity in options.severities}
+        corrupted[run] = {
+            (name, severity): store.load_npy(folder / store.corrupted_top5_file(name, severity))
+            for name in options.corruptions
+            for severity in options.severities
+        }
         adv_clean[run] = store.load_npy(folder / store.ADVERSARIAL_CLEAN_FILE)
-        attacked[run] = {(attack, epsilon): store.load_npy(folder / store.adversarial_top1_file(attack, epsilon))
-                         for attack in options.attacks for epsilon in options.epsilons}
+        attacked[run] = {
+            (attack, epsilon): store.load_npy(folder / store.adversarial_top1_file(attack, epsilon))
+            for attack in options.attacks
+            for epsilon in options.epsilons
+        }
     dense = [run for run in runs if run[0] == 0]
-    flips = tables_of.example_flips([clean[run][:, 0] for run in dense],
-                                    {pair: [corrupted[run][pair][:, 0] for run in dense] for pair in corrupted[dense[0]]},
-                                    indices, labels) if dense else pd.DataFrame(columns=["index", "label", "dense_flip_rate"])
+    flips = (
+        tables_of.example_flips(
+            [clean[run][:, 0] for run in dense],
+            {pair: [corrupted[run][pair][:, 0] for run in dense] for pair in corrupted[dense[0]]},
+            indices,
+            labels,
+        )
+        if dense
+        else pd.DataFrame(columns=["index", "label", "dense_flip_rate"])
+    )
     natural_top5, natural_labels, restricted = {}, {}, {}
     if natural_name is not None:
         for run in runs:
@@ -212,7 +255,9 @@ def build_tables(pop_dir: Path, options: RobustnessOptions, runs: list[Run], sou
             natural_labels[run] = store.load_npy(folder / store.LABELS_FILE)
             path = folder / store.RESTRICTED_TOP1_FILE
             restricted[run] = store.load_npy(path) if path.is_file() else None
-    return {"corruption_accuracy": tables_of.corruption_table(clean, corrupted, labels, sources),
-            "adversarial_accuracy": tables_of.adversarial_table(adv_clean, attacked, adv_labels),
-            "example_flips": flips,
-            "natural_accuracy": tables_of.natural_table(natural_name, natural_top5, natural_labels, restricted)}
+    return {
+        "corruption_accuracy": tables_of.corruption_table(clean, corrupted, labels, sources),
+        "adversarial_accuracy": tables_of.adversarial_table(adv_clean, attacked, adv_labels),
+        "example_flips": flips,
+        "natural_accuracy": tables_of.natural_table(natural_name, natural_top5, natural_labels, restricted),
+    }

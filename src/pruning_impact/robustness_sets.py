@@ -30,6 +30,7 @@ def _check_severity(severity: int) -> None:
 
 # ----------------------------------------------------------------------------- published sets
 
+
 def load_cifar10_c(root: str | Path, corruption: str, severity: int) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10-C (Hendrycks & Dietterich): ``<root>/<corruption>.npy`` holds the five severities one after
     another ([5 * 10000, 32, 32, 3]) and ``<root>/labels.npy`` their labels."""
@@ -37,13 +38,17 @@ def load_cifar10_c(root: str | Path, corruption: str, severity: int) -> tuple[np
     root = Path(root)
     images_path, labels_path = store.cifar10_c_files(root, corruption)
     if not images_path.is_file() or not labels_path.is_file():
-        raise DataError(f"CIFAR-10-C not found: {images_path} and {labels_path} are needed. Download CIFAR-10-C "
-                        f"(Hendrycks & Dietterich, 2019; Zenodo record 2535967) and unpack it in {root}")
+        raise DataError(
+            f"CIFAR-10-C not found: {images_path} and {labels_path} are needed. Download CIFAR-10-C "
+            f"(Hendrycks & Dietterich, 2019; Zenodo record 2535967) and unpack it in {root}"
+        )
     images = np.load(images_path, mmap_mode="r")
     labels = np.load(labels_path)
     if len(images) % 5 or len(images) != len(labels) or images.shape[1:] != (32, 32, 3):
-        raise DataError(f"{images_path} has shape {images.shape} with {len(labels)} labels; expected five "
-                        "severities of 32x32x3 images and as many labels")
+        raise DataError(
+            f"{images_path} has shape {images.shape} with {len(labels)} labels; expected five "
+            "severities of 32x32x3 images and as many labels"
+        )
     per = len(images) // 5
     part = slice((severity - 1) * per, severity * per)
     return np.asarray(images[part], dtype=np.uint8), labels[part].astype(np.int64)
@@ -53,7 +58,9 @@ def load_cifar10_1(root: str | Path, version: str = "v6") -> tuple[np.ndarray, n
     """CIFAR-10.1 (Recht et al., 2018): ``cifar10.1_<version>_data.npy`` and ``cifar10.1_<version>_labels.npy``."""
     images_path, labels_path = store.cifar10_1_files(Path(root), version)
     if not images_path.is_file() or not labels_path.is_file():
-        raise DataError(f"CIFAR-10.1 not found: {images_path} and {labels_path} are needed (github.com/modestyachts/CIFAR-10.1)")
+        raise DataError(
+            f"CIFAR-10.1 not found: {images_path} and {labels_path} are needed (github.com/modestyachts/CIFAR-10.1)"
+        )
     images, labels = np.load(images_path), np.load(labels_path)
     if len(images) != len(labels):
         raise DataError(f"{images_path} holds {len(images)} images but {labels_path} {len(labels)} labels")
@@ -80,8 +87,9 @@ def _read_folder(folder: Path, class_names: tuple[str, ...], size: int | None) -
     return np.stack(images), np.asarray(labels, dtype=np.int64)
 
 
-def load_imagenet_c(root: str | Path, corruption: str, severity: int,
-                    class_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def load_imagenet_c(
+    root: str | Path, corruption: str, severity: int, class_names: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """ImageNet-C: ``<root>/<corruption>/<severity>/<wnid>/*.JPEG`` (224x224); labels index ``class_names``
     (the sorted ImageNet wnids the models were trained on)."""
     _check_severity(severity)
@@ -89,8 +97,10 @@ def load_imagenet_c(root: str | Path, corruption: str, severity: int,
         raise ValueError(f"unknown corruption {corruption!r}; ImageNet-C has: {', '.join(CORRUPTIONS)}")
     folder = store.imagenet_c_folder(Path(root), corruption, severity)
     if not folder.is_dir():
-        raise DataError(f"ImageNet-C not found at {folder}; unpack ImageNet-C so that "
-                        "<root>/<corruption>/<severity>/<wnid>/ holds the images")
+        raise DataError(
+            f"ImageNet-C not found at {folder}; unpack ImageNet-C so that "
+            "<root>/<corruption>/<severity>/<wnid>/ holds the images"
+        )
     return _read_folder(folder, class_names, None)
 
 
@@ -124,6 +134,7 @@ def restricted_top1(logits: np.ndarray, classes: np.ndarray | None) -> np.ndarra
 
 
 # ----------------------------------------------------------------------------- what the evaluation uses
+
 
 def subsample_indices(num_test: int, size: int | None, seed: int) -> np.ndarray:
     """A fixed, seeded, sorted subsample of test indices (all of them when ``size`` is None or too large)."""
@@ -166,8 +177,9 @@ def _published_set(data: ImageData, folder: Path, name: str, severity: int, indi
     return np.asarray(images[indices])
 
 
-def corrupted_sets(data: ImageData, settings: DataSettings, options: RobustnessOptions, results_dir: str | Path,
-                   progress: bool = True) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
+def corrupted_sets(
+    data: ImageData, settings: DataSettings, options: RobustnessOptions, results_dir: str | Path, progress: bool = True
+) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
     """The subsample's indices and its corrupted images per (corruption, severity): from the published set
     where ``corruption_sources`` finds it (CIFAR-10-C, ImageNet-C), otherwise generated by
     ``corruptions.corrupt`` and cached on disk."""
@@ -181,8 +193,14 @@ def corrupted_sets(data: ImageData, settings: DataSettings, options: RobustnessO
         if sources[name] != "generated":
             sets[(name, severity)] = _published_set(data, published, name, severity, indices)
             continue
-        path = store.corrupted_set_path(results_dir, f"{dataset_key}-n{len(indices)}-sample{options.seed}", name,
-                                        severity, options.seed, CONSTANTS_VERSION)
+        path = store.corrupted_set_path(
+            results_dir,
+            f"{dataset_key}-n{len(indices)}-sample{options.seed}",
+            name,
+            severity,
+            options.seed,
+            CONSTANTS_VERSION,
+        )
         images = None
         if path.is_file():
             try:

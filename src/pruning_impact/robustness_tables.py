@@ -27,8 +27,12 @@ def top5_accuracy(top5: np.ndarray, labels: np.ndarray) -> float:
     return float((np.asarray(top5) == labels[:, None]).any(axis=1).mean())
 
 
-def corruption_table(clean: Mapping[Run, np.ndarray], corrupted: Mapping[Run, Mapping[tuple[str, int], np.ndarray]],
-                     labels: np.ndarray, sources: Mapping[str, str]) -> pd.DataFrame:
+def corruption_table(
+    clean: Mapping[Run, np.ndarray],
+    corrupted: Mapping[Run, Mapping[tuple[str, int], np.ndarray]],
+    labels: np.ndarray,
+    sources: Mapping[str, str],
+) -> pd.DataFrame:
     """Table 5's rows per model: top-1 and top-5 on each (corruption, severity) beside the model's clean
     top-1 and top-5 on the same images, and relative to them. ``clean`` and ``corrupted`` hold top-5
     classes [n, 5] per model; ``sources`` says where each corruption came from."""
@@ -36,9 +40,18 @@ def corruption_table(clean: Mapping[Run, np.ndarray], corrupted: Mapping[Run, Ma
     for (sparsity, index), top5 in clean.items():
         clean_top1, clean_top5 = top1_accuracy(top5[:, 0], labels), top5_accuracy(top5, labels)
         for (name, severity), predictions in corrupted[(sparsity, index)].items():
-            rows.append({"sparsity": sparsity, "model": index, "corruption": name, "severity": severity,
-                         "top1": top1_accuracy(predictions[:, 0], labels), "top5": top5_accuracy(predictions, labels),
-                         "clean_top1": clean_top1, "clean_top5": clean_top5})
+            rows.append(
+                {
+                    "sparsity": sparsity,
+                    "model": index,
+                    "corruption": name,
+                    "severity": severity,
+                    "top1": top1_accuracy(predictions[:, 0], labels),
+                    "top5": top5_accuracy(predictions, labels),
+                    "clean_top1": clean_top1,
+                    "clean_top5": clean_top5,
+                }
+            )
     table = pd.DataFrame(rows)
     table["source"] = table["corruption"].map(sources)
     table["relative_top1"] = table["top1"] / table["clean_top1"]
@@ -46,21 +59,34 @@ def corruption_table(clean: Mapping[Run, np.ndarray], corrupted: Mapping[Run, Ma
     return table
 
 
-def adversarial_table(clean: Mapping[Run, np.ndarray], attacked: Mapping[Run, Mapping[tuple[str, float], np.ndarray]],
-                      labels: np.ndarray) -> pd.DataFrame:
+def adversarial_table(
+    clean: Mapping[Run, np.ndarray], attacked: Mapping[Run, Mapping[tuple[str, float], np.ndarray]], labels: np.ndarray
+) -> pd.DataFrame:
     """Top-1 of every model under each (attack, epsilon), beside its clean top-1 on the same images;
     ``clean`` and ``attacked`` hold top-1 classes [n] per model."""
     rows = []
     for run, top1 in clean.items():
         clean_top1 = top1_accuracy(top1, labels)
         for (attack, epsilon), predictions in attacked[run].items():
-            rows.append({"sparsity": run[0], "model": run[1], "attack": attack, "epsilon": epsilon,
-                         "top1": top1_accuracy(predictions, labels), "clean_top1": clean_top1})
+            rows.append(
+                {
+                    "sparsity": run[0],
+                    "model": run[1],
+                    "attack": attack,
+                    "epsilon": epsilon,
+                    "top1": top1_accuracy(predictions, labels),
+                    "clean_top1": clean_top1,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def example_flips(clean: list[np.ndarray], corrupted: Mapping[tuple[str, int], list[np.ndarray]],
-                  indices: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def example_flips(
+    clean: list[np.ndarray],
+    corrupted: Mapping[tuple[str, int], list[np.ndarray]],
+    indices: np.ndarray,
+    labels: np.ndarray,
+) -> pd.DataFrame:
     """Per test image of the subsample: the share of corrupted sets on which the dense models' modal label
     differs from their modal label on the clean image. ``clean``: top-1 [n] of each dense model;
     ``corrupted``: per (corruption, severity), the top-1 of each dense model."""
@@ -69,14 +95,25 @@ def example_flips(clean: list[np.ndarray], corrupted: Mapping[tuple[str, int], l
     return pd.DataFrame({"index": indices, "label": labels, "dense_flip_rate": flip_rate})
 
 
-def natural_table(set_name: str | None, top5: Mapping[Run, np.ndarray], labels: Mapping[Run, np.ndarray],
-                  restricted: Mapping[Run, np.ndarray | None]) -> pd.DataFrame:
+def natural_table(
+    set_name: str | None,
+    top5: Mapping[Run, np.ndarray],
+    labels: Mapping[Run, np.ndarray],
+    restricted: Mapping[Run, np.ndarray | None],
+) -> pd.DataFrame:
     """Top-1 and top-5 of every model on a natural distribution-shift set, and top-1 restricted to the
     set's classes where that applies (ImageNet-A); an empty table when there is no such set."""
-    rows = [{"set": set_name, "sparsity": run[0], "model": run[1], "top1": top1_accuracy(top5[run][:, 0], labels[run]),
-             "top5": top5_accuracy(top5[run], labels[run]),
-             "top1_restricted": np.nan if restricted[run] is None else top1_accuracy(restricted[run], labels[run])}
-            for run in top5]
+    rows = [
+        {
+            "set": set_name,
+            "sparsity": run[0],
+            "model": run[1],
+            "top1": top1_accuracy(top5[run][:, 0], labels[run]),
+            "top5": top5_accuracy(top5[run], labels[run]),
+            "top1_restricted": np.nan if restricted[run] is None else top1_accuracy(restricted[run], labels[run]),
+        }
+        for run in top5
+    ]
     return pd.DataFrame(rows, columns=NATURAL_COLUMNS)
 
 
@@ -88,9 +125,11 @@ def per_model_relative(corruption: pd.DataFrame) -> pd.DataFrame:
 def table5(corruption: pd.DataFrame) -> pd.DataFrame:
     """Table 5: mean over models and severities of top-1 (absolute and relative), per corruption and sparsity."""
     per_model = corruption.groupby(["corruption", "sparsity", "model"], as_index=False)[
-        ["top1", "top5", "relative_top1", "relative_top5"]].mean()
+        ["top1", "top5", "relative_top1", "relative_top5"]
+    ].mean()
     return per_model.groupby(["corruption", "sparsity"], as_index=False)[
-        ["top1", "top5", "relative_top1", "relative_top5"]].mean()
+        ["top1", "top5", "relative_top1", "relative_top5"]
+    ].mean()
 
 
 def pie_flip_test(example_flips: pd.DataFrame, pie: np.ndarray) -> dict:
@@ -99,12 +138,23 @@ def pie_flip_test(example_flips: pd.DataFrame, pie: np.ndarray) -> dict:
     in_pie = np.asarray(pie, dtype=bool)[example_flips["index"].to_numpy()]
     rates = example_flips["dense_flip_rate"].to_numpy()
     if in_pie.sum() == 0 or (~in_pie).sum() == 0:
-        return {"n_pie": int(in_pie.sum()), "n_non_pie": int((~in_pie).sum()), "pie_flip_rate": np.nan,
-                "non_pie_flip_rate": np.nan, "u_statistic": np.nan, "p_value": np.nan}
+        return {
+            "n_pie": int(in_pie.sum()),
+            "n_non_pie": int((~in_pie).sum()),
+            "pie_flip_rate": np.nan,
+            "non_pie_flip_rate": np.nan,
+            "u_statistic": np.nan,
+            "p_value": np.nan,
+        }
     test = scipy_stats.mannwhitneyu(rates[in_pie], rates[~in_pie], alternative="greater")
-    return {"n_pie": int(in_pie.sum()), "n_non_pie": int((~in_pie).sum()),
-            "pie_flip_rate": float(rates[in_pie].mean()), "non_pie_flip_rate": float(rates[~in_pie].mean()),
-            "u_statistic": float(test.statistic), "p_value": float(test.pvalue)}
+    return {
+        "n_pie": int(in_pie.sum()),
+        "n_non_pie": int((~in_pie).sum()),
+        "pie_flip_rate": float(rates[in_pie].mean()),
+        "non_pie_flip_rate": float(rates[~in_pie].mean()),
+        "u_statistic": float(test.statistic),
+        "p_value": float(test.pvalue),
+    }
 
 
 def pie_flip_table(example_flips: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:

@@ -31,15 +31,30 @@ UPDATE_RULES = ("masked", "straight_through")
 DEVICES = ("auto", "cpu", "cuda")
 CORRECTIONS = ("fdr_bh", "bonferroni")  # besides none, the paper's uncorrected test
 # Hendrycks & Dietterich's 15 corruptions, in their order (the order seeds each corruption's randomness)
-CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "gaussian_blur",
-               "glass_blur", "motion_blur", "zoom_blur", "fog", "brightness", "contrast", "elastic_transform",
-               "pixelate", "jpeg_compression")
+CORRUPTIONS = (
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "speckle_noise",
+    "defocus_blur",
+    "gaussian_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg_compression",
+)
 ATTACKS = ("fgsm", "pgd")
 NONE_WORDS = ("none", "null", "")
 
 
-def describe(default: Any, help: str, hashed: bool = True, choices: tuple | None = None,
-             flag: str | None = None) -> Any:
+def describe(
+    default: Any, help: str, hashed: bool = True, choices: tuple | None = None, flag: str | None = None
+) -> Any:
     """A dataclass field with its description; ``hashed=False`` keeps it out of the run hash, ``choices``
     lists its allowed values and ``flag`` names its command-line flag when the field name would clash."""
     return field(default=default, metadata={"help": help, "hashed": hashed, "choices": choices, "flag": flag})
@@ -56,6 +71,7 @@ def _one_of(value: Any, allowed: tuple, name: str) -> None:
 
 # ----------------------------------------------------------------------------- user values
 
+
 def _type_name(hint: Any) -> str:
     if get_origin(hint) is tuple:
         return f"a list of {_type_name(get_args(hint)[0])}s"
@@ -68,7 +84,9 @@ def convert(hint: Any, value: Any, name: str) -> Any:
     come as text. A value that cannot be read raises a ``SettingsError`` naming the setting."""
     if get_origin(hint) in (Union, types.UnionType):
         choices = get_args(hint)
-        if type(None) in choices and (value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS)):
+        if type(None) in choices and (
+            value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS)
+        ):
             return None
         return convert(next(a for a in choices if a is not type(None)), value, name)
     if get_origin(hint) is tuple:
@@ -143,8 +161,11 @@ class DataSettings(Described):
         _one_of(self.dataset, DATASETS, "data.dataset")
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
-            _require(value is None or (isinstance(value, int) and value >= 1), f"data.{name}",
-                     f"{value!r} must be None or a positive whole number")
+            _require(
+                value is None or (isinstance(value, int) and value >= 1),
+                f"data.{name}",
+                f"{value!r} must be None or a positive whole number",
+            )
         _require(self.num_workers >= 0, "data.num_workers", "must be >= 0")
 
 
@@ -159,10 +180,16 @@ class ModelSettings(Described):
 
     def check(self) -> None:
         _one_of(self.arch, ARCHITECTURES, "model.arch")
-        _require(len(self.widths) >= 1 and all(int(w) >= 1 for w in self.widths), "model.widths",
-                 f"{self.widths!r} must be one or more positive channel counts")
-        _require((self.depth - 4) % 6 == 0 and self.depth >= 10, "model.depth",
-                 f"{self.depth} must be 6n + 4 with n >= 1 (e.g. 16, 28, 40)")
+        _require(
+            len(self.widths) >= 1 and all(int(w) >= 1 for w in self.widths),
+            "model.widths",
+            f"{self.widths!r} must be one or more positive channel counts",
+        )
+        _require(
+            (self.depth - 4) % 6 == 0 and self.depth >= 10,
+            "model.depth",
+            f"{self.depth} must be 6n + 4 with n >= 1 (e.g. 16, 28, 40)",
+        )
         _require(self.widen_factor >= 1, "model.widen_factor", "must be >= 1")
 
 
@@ -177,10 +204,14 @@ class TrainSettings(Described):
     weight_decay: float = describe(5e-4, "L2 weight decay (on all parameters, as SGD applies it).")
     lr_schedule: str = describe("onecycle", "onecycle (linear up, cosine down) or step (warm-up, then decays).")
     warmup_steps: int = describe(0, "Linear warm-up steps of the step schedule.")
-    lr_milestones: tuple[float, ...] = describe((0.3, 0.6, 0.8), "Step schedule: fractions of training where lr decays.")
+    lr_milestones: tuple[float, ...] = describe(
+        (0.3, 0.6, 0.8), "Step schedule: fractions of training where lr decays."
+    )
     lr_gamma: float = describe(0.2, "Step schedule: factor applied to lr at each milestone.")
     label_smoothing: float = describe(0.0, "Label smoothing of the cross-entropy loss.")
-    eval_batch_size: int = describe(128, "Batch size when predicting the test set (small batches stay in cache).", hashed=False)
+    eval_batch_size: int = describe(
+        128, "Batch size when predicting the test set (small batches stay in cache).", hashed=False
+    )
     device: str = describe("auto", "auto (CUDA when present, else CPU), cpu or cuda.", hashed=False, choices=DEVICES)
     amp: bool = describe(True, "Mixed precision (float16 autocast) when training on CUDA.")
 
@@ -193,8 +224,11 @@ class TrainSettings(Described):
         _require(self.weight_decay >= 0, "training.weight_decay", "must be >= 0")
         _one_of(self.lr_schedule, LR_SCHEDULES, "training.lr_schedule")
         _require(0 <= self.warmup_steps < self.steps, "training.warmup_steps", "must be in [0, steps)")
-        _require(all(0 < m < 1 for m in self.lr_milestones), "training.lr_milestones",
-                 f"{self.lr_milestones!r} must be fractions strictly between 0 and 1")
+        _require(
+            all(0 < m < 1 for m in self.lr_milestones),
+            "training.lr_milestones",
+            f"{self.lr_milestones!r} must be fractions strictly between 0 and 1",
+        )
         _require(0 < self.lr_gamma <= 1, "training.lr_gamma", "must be in (0, 1]")
         _require(0 <= self.label_smoothing < 1, "training.label_smoothing", "must be in [0, 1)")
         _one_of(self.device, DEVICES, "training.device")
@@ -215,8 +249,11 @@ class PruningSettings(Described):
 
     def check(self) -> None:
         _require(self.begin_step >= 0, "pruning.begin_step", f"{self.begin_step} must be >= 0")
-        _require(self.begin_step < self.end_step, "pruning.begin_step",
-                 f"begin_step {self.begin_step} must be smaller than end_step {self.end_step}")
+        _require(
+            self.begin_step < self.end_step,
+            "pruning.begin_step",
+            f"begin_step {self.begin_step} must be smaller than end_step {self.end_step}",
+        )
         _require(self.frequency >= 1, "pruning.frequency", f"{self.frequency} must be >= 1")
         _require(0 <= self.initial_sparsity < 1, "pruning.initial_sparsity", "must be in [0, 1)")
         _require(self.power > 0, "pruning.power", "must be > 0")
@@ -228,24 +265,34 @@ class PruningSettings(Described):
 class PopulationSettings(Described):
     SECTION: ClassVar[str] = "population"
 
-    sparsities: tuple[float, ...] = describe((0.0, 0.1, 0.3, 0.5, 0.7, 0.9),
-                                             "Final sparsities t; 0 is the dense reference.", hashed=False)
+    sparsities: tuple[float, ...] = describe(
+        (0.0, 0.1, 0.3, 0.5, 0.7, 0.9), "Final sparsities t; 0 is the dense reference.", hashed=False
+    )
     population_size: int = describe(10, "K: models trained at each sparse level.", hashed=False)
     dense_population_size: int | None = describe(
-        None, "Models at sparsity 0 (None: K); 2K gives two dense halves for a noise floor.", hashed=False)
+        None, "Models at sparsity 0 (None: K); 2K gives two dense halves for a noise floor.", hashed=False
+    )
     seed: int = describe(0, "Base seed; each model's seed derives from it, its sparsity and its index.")
 
     def check(self) -> None:
         _require(len(self.sparsities) >= 1, "population.sparsities", "give at least one sparsity")
         for s in self.sparsities:
-            _require(isinstance(s, (int, float)) and 0 <= s < 1, "population.sparsities",
-                     f"{s!r} is outside [0, 1)")
-        _require(len(set(self.sparsities)) == len(self.sparsities), "population.sparsities",
-                 f"{self.sparsities!r} repeats a value")
-        _require(isinstance(self.population_size, int) and self.population_size >= 1,
-                 "population.population_size", f"K = {self.population_size!r} must be >= 1")
-        _require(self.dense_population_size is None or self.dense_population_size >= 1,
-                 "population.dense_population_size", f"{self.dense_population_size!r} must be >= 1")
+            _require(isinstance(s, (int, float)) and 0 <= s < 1, "population.sparsities", f"{s!r} is outside [0, 1)")
+        _require(
+            len(set(self.sparsities)) == len(self.sparsities),
+            "population.sparsities",
+            f"{self.sparsities!r} repeats a value",
+        )
+        _require(
+            isinstance(self.population_size, int) and self.population_size >= 1,
+            "population.population_size",
+            f"K = {self.population_size!r} must be >= 1",
+        )
+        _require(
+            self.dense_population_size is None or self.dense_population_size >= 1,
+            "population.dense_population_size",
+            f"{self.dense_population_size!r} must be >= 1",
+        )
 
     def size_at(self, sparsity: float) -> int:
         """How many models the population has at this sparsity."""
@@ -261,8 +308,13 @@ class PopulationSettings(Described):
         return k if k_dense >= 2 * k else k_dense
 
 
-SECTIONS = {"data": DataSettings, "model": ModelSettings, "training": TrainSettings,
-            "pruning": PruningSettings, "population": PopulationSettings}
+SECTIONS = {
+    "data": DataSettings,
+    "model": ModelSettings,
+    "training": TrainSettings,
+    "pruning": PruningSettings,
+    "population": PopulationSettings,
+}
 
 
 @dataclass(frozen=True)
@@ -277,8 +329,11 @@ class Settings:
     population: PopulationSettings = field(default_factory=PopulationSettings)
 
     def __post_init__(self) -> None:
-        _require(self.pruning.end_step < self.training.steps, "pruning.end_step",
-                 f"end_step {self.pruning.end_step} must be smaller than training.steps {self.training.steps}")
+        _require(
+            self.pruning.end_step < self.training.steps,
+            "pruning.end_step",
+            f"end_step {self.pruning.end_step} must be smaller than training.steps {self.training.steps}",
+        )
 
     def replace(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields changed, e.g. ``replace(population={"population_size": 3})``."""
@@ -342,13 +397,16 @@ def field_help(cls: type) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- options of the later stages
 
+
 @dataclass(frozen=True)
 class AnalysisOptions(Described):
     """Choices of the analysis that change its tables (the population sizes come from the settings)."""
 
     correction: str | None = describe(
-        "fdr_bh", "Multiple-comparison correction shown beside the paper's uncorrected test: fdr_bh, bonferroni "
-        "or none.", choices=CORRECTIONS)
+        "fdr_bh",
+        "Multiple-comparison correction shown beside the paper's uncorrected test: fdr_bh, bonferroni or none.",
+        choices=CORRECTIONS,
+    )
     alpha: float = describe(0.05, "Significance level of the class-level tests.")
     repeats: int = describe(20, "Random splits of the dense population behind each noise floor.")
     random_samples: int = describe(100, "Random test samples as large as PIE_t, per t, in the PIE evaluation.")
@@ -373,20 +431,25 @@ class RobustnessOptions(Described):
     """What the robustness evaluation covers; together with the corruption constants, it names the
     cached predictions."""
 
-    corruptions: tuple[str, ...] = describe(CORRUPTIONS, "Corruptions evaluated (Hendrycks & Dietterich's names).",
-                                            choices=CORRUPTIONS)
+    corruptions: tuple[str, ...] = describe(
+        CORRUPTIONS, "Corruptions evaluated (Hendrycks & Dietterich's names).", choices=CORRUPTIONS
+    )
     severities: tuple[int, ...] = describe((1, 2, 3, 4, 5), "Corruption severities evaluated, from 1 to 5.")
     subsample: int | None = describe(2000, "Test images per corrupted set, a fixed seeded subsample (none: all).")
-    epsilons: tuple[float, ...] = describe((0.01, 0.03, 0.1), "L-infinity radii of the attacks, in pixels on a 0-1 "
-                                           "scale.")
+    epsilons: tuple[float, ...] = describe(
+        (0.01, 0.03, 0.1), "L-infinity radii of the attacks, in pixels on a 0-1 scale."
+    )
     attacks: tuple[str, ...] = describe(ATTACKS, "Adversarial attacks: fgsm, pgd.", choices=ATTACKS)
-    adversarial_subsample: int | None = describe(500, "Test images attacked per model, a fixed seeded subsample "
-                                                 "(none: all).")
+    adversarial_subsample: int | None = describe(
+        500, "Test images attacked per model, a fixed seeded subsample (none: all)."
+    )
     pgd_steps: int = describe(10, "Steps of the PGD attack.")
-    models_per_level: int | None = describe(None, "Models evaluated per level (none: the dense reference models and "
-                                            "every sparse model).")
-    seed: int = describe(0, "Seed of the subsamples, of the corruptions' randomness and of PGD's random start.",
-                         flag="robustness-seed")
+    models_per_level: int | None = describe(
+        None, "Models evaluated per level (none: the dense reference models and every sparse model)."
+    )
+    seed: int = describe(
+        0, "Seed of the subsamples, of the corruptions' randomness and of PGD's random start.", flag="robustness-seed"
+    )
 
     def check(self) -> None:
         unknown = set(self.corruptions) - set(CORRUPTIONS)

@@ -28,12 +28,13 @@ def top_k_classes(scores: np.ndarray, k: int = 5) -> np.ndarray:
     """The k highest-scoring classes of each row of ``scores`` [N, C], best first ([N, min(k, C)]);
     ties go to the smaller class index."""
     scores = np.asarray(scores)
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :min(k, scores.shape[1])]
+    top = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
     return top.astype(class_index_dtype(scores.shape[1]))
 
 
-def check_predictions(predictions, labels, num_classes: int | None = None, name: str = "predictions"
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def check_predictions(
+    predictions, labels, num_classes: int | None = None, name: str = "predictions"
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate and return (predictions [K, N] int64, labels [N] int64); raise ValueError saying what is wrong."""
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     for array, what in ((predictions, name), (labels, "labels")):
@@ -44,13 +45,16 @@ def check_predictions(predictions, labels, num_classes: int | None = None, name:
     if predictions.ndim != 2:
         raise ValueError(f"{name} must be [K models, N examples], got shape {predictions.shape}")
     if predictions.shape[1] != len(labels):
-        raise ValueError(f"{name} cover {predictions.shape[1]} examples but there are {len(labels)} labels; "
-                         "they must line up example by example")
+        raise ValueError(
+            f"{name} cover {predictions.shape[1]} examples but there are {len(labels)} labels; "
+            "they must line up example by example"
+        )
     if num_classes is not None:
         for array, what in ((labels, "labels"), (predictions, name)):
             if array.size and (array.min() < 0 or array.max() >= num_classes):
-                raise ValueError(f"{what} hold class indices outside [0, {num_classes}): "
-                                 f"min {array.min()}, max {array.max()}")
+                raise ValueError(
+                    f"{what} hold class indices outside [0, {num_classes}): min {array.min()}, max {array.max()}"
+                )
     return predictions.astype(np.int64, copy=False), labels.astype(np.int64, copy=False)
 
 
@@ -107,8 +111,15 @@ def _welch(sparse_shifted: np.ndarray, dense_shifted: np.ndarray) -> tuple[np.nd
     return t, p
 
 
-def class_level_tests(dense, sparse, labels, num_classes: int, alpha: float = 0.05, correction: str | None = None,
-                      class_names: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+def class_level_tests(
+    dense,
+    sparse,
+    labels,
+    num_classes: int,
+    alpha: float = 0.05,
+    correction: str | None = None,
+    class_names: list[str] | tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """The paper's per-class test of disparate impact, one row per class.
 
     For each class c, a two-sided Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``) of the
@@ -134,17 +145,19 @@ def class_level_tests(dense, sparse, labels, num_classes: int, alpha: float = 0.
     sparse_shift = sparse_acc - (sparse == labels).mean(axis=1)[:, None]
     t, p = _welch(sparse_shift, dense_shift)
     p_adjusted = adjust_p_values(p, correction)
-    table = pd.DataFrame({
-        "class": np.arange(num_classes),
-        "class_name": list(class_names) if class_names is not None else [str(c) for c in range(num_classes)],
-        "dense_class_accuracy": dense_acc.mean(axis=0),
-        "sparse_class_accuracy": sparse_acc.mean(axis=0),
-        "normalized_recall_difference": sparse_shift.mean(axis=0) - dense_shift.mean(axis=0),
-        "absolute_recall_difference": sparse_acc.mean(axis=0) - dense_acc.mean(axis=0),
-        "t_statistic": t,
-        "p_value": p,
-        "p_adjusted": p_adjusted,
-    })
+    table = pd.DataFrame(
+        {
+            "class": np.arange(num_classes),
+            "class_name": list(class_names) if class_names is not None else [str(c) for c in range(num_classes)],
+            "dense_class_accuracy": dense_acc.mean(axis=0),
+            "sparse_class_accuracy": sparse_acc.mean(axis=0),
+            "normalized_recall_difference": sparse_shift.mean(axis=0) - dense_shift.mean(axis=0),
+            "absolute_recall_difference": sparse_acc.mean(axis=0) - dense_acc.mean(axis=0),
+            "t_statistic": t,
+            "p_value": p,
+            "p_adjusted": p_adjusted,
+        }
+    )
     table["significant"] = np.nan_to_num(p_adjusted, nan=1.0) <= alpha
     table["correction"] = correction or "none"
     return table
@@ -169,9 +182,15 @@ def summarize_class_tests(table: pd.DataFrame, model_accuracy_difference: float)
     }
 
 
-def class_level_summary(dense, sparse_by_level: Mapping[float, np.ndarray], labels, num_classes: int,
-                        alpha: float = 0.05, corrections=(None, "fdr_bh"),
-                        class_names=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def class_level_summary(
+    dense,
+    sparse_by_level: Mapping[float, np.ndarray],
+    labels,
+    num_classes: int,
+    alpha: float = 0.05,
+    corrections=(None, "fdr_bh"),
+    class_names=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tables 1 and 4 for every sparsity and correction, plus every per-class row behind them.
 
     Returns (summary: one row per sparsity and correction; tests: one row per sparsity, correction, class).
@@ -186,26 +205,43 @@ def class_level_summary(dense, sparse_by_level: Mapping[float, np.ndarray], labe
             table = class_level_tests(dense, sparse, labels, num_classes, alpha, correction, class_names)
             table.insert(0, "sparsity", sparsity)
             tests.append(table)
-            summaries.append({"sparsity": sparsity, "correction": correction or "none", "k_dense": len(dense),
-                              "k_sparse": len(sparse), **summarize_class_tests(table, difference)})
+            summaries.append(
+                {
+                    "sparsity": sparsity,
+                    "correction": correction or "none",
+                    "k_dense": len(dense),
+                    "k_sparse": len(sparse),
+                    **summarize_class_tests(table, difference),
+                }
+            )
     return pd.DataFrame(summaries), pd.concat(tests, ignore_index=True)
 
 
 def disjoint_splits(k_total: int, half_size: int, repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``repeats`` seeded random splits of ``k_total`` models into two disjoint groups of ``half_size``."""
     if half_size < 1 or 2 * half_size > k_total:
-        raise ValueError(f"cannot draw two disjoint groups of {half_size} from {k_total} models; "
-                         f"the dense population needs at least {2 * max(half_size, 1)} models")
+        raise ValueError(
+            f"cannot draw two disjoint groups of {half_size} from {k_total} models; "
+            f"the dense population needs at least {2 * max(half_size, 1)} models"
+        )
     rng = np.random.default_rng(seed)
     splits = []
     for _ in range(repeats):
         order = rng.permutation(k_total)
-        splits.append((np.sort(order[:half_size]), np.sort(order[half_size:2 * half_size])))
+        splits.append((np.sort(order[:half_size]), np.sort(order[half_size : 2 * half_size])))
     return splits
 
 
-def null_calibration(dense, labels, num_classes: int, half_size: int | None = None, repeats: int = 20,
-                     seed: int = 0, alpha: float = 0.05, corrections=(None, "fdr_bh")) -> pd.DataFrame:
+def null_calibration(
+    dense,
+    labels,
+    num_classes: int,
+    half_size: int | None = None,
+    repeats: int = 20,
+    seed: int = 0,
+    alpha: float = 0.05,
+    corrections=(None, "fdr_bh"),
+) -> pd.DataFrame:
     """The A/A test: significant classes between two disjoint random halves of the dense population.
 
     With no effect to find, this is how many classes the test calls significant by chance at these
@@ -221,8 +257,14 @@ def null_calibration(dense, labels, num_classes: int, half_size: int | None = No
     for repeat, (a, b) in enumerate(disjoint_splits(len(dense), half_size, repeats, seed)):
         for correction in corrections:
             table = class_level_tests(dense[a], dense[b], labels, num_classes, alpha, correction)
-            rows.append({"repeat": repeat, "correction": correction or "none", "half_size": half_size,
-                         "n_significant": int(table["significant"].sum())})
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "correction": correction or "none",
+                    "half_size": half_size,
+                    "n_significant": int(table["significant"].sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -239,8 +281,12 @@ def chance_level(calibration: pd.DataFrame, correction: str = "none") -> dict:
     rows = calibration[calibration["correction"] == correction] if len(calibration) else calibration
     if not len(rows):
         return {"mean": float("nan"), "max": float("nan"), "half_size": 0, "repeats": 0}
-    return {"mean": float(rows["n_significant"].mean()), "max": float(rows["n_significant"].max()),
-            "half_size": int(rows["half_size"].iloc[0]), "repeats": int(rows["repeat"].nunique())}
+    return {
+        "mean": float(rows["n_significant"].mean()),
+        "max": float(rows["n_significant"].max()),
+        "half_size": int(rows["half_size"].iloc[0]),
+        "repeats": int(rows["repeat"].nunique()),
+    }
 
 
 def top_k_correct(top_k, labels) -> np.ndarray:
@@ -251,14 +297,19 @@ def top_k_correct(top_k, labels) -> np.ndarray:
     return (top_k == labels[None, :, None]).any(axis=2)
 
 
-def topline_table(top1_by_level: Mapping[float, np.ndarray], labels,
-                  top5_by_level: Mapping[float, np.ndarray] | None = None) -> pd.DataFrame:
+def topline_table(
+    top1_by_level: Mapping[float, np.ndarray], labels, top5_by_level: Mapping[float, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Tables 2 and 3: mean and std over the K models of top-1 (and top-5) accuracy per sparsity."""
     rows = []
     for sparsity, predictions in top1_by_level.items():
         acc = model_accuracies(predictions, labels)
-        row = {"sparsity": sparsity, "k": len(acc), "top1_mean": acc.mean(),
-               "top1_std": acc.std(ddof=1) if len(acc) > 1 else np.nan}
+        row = {
+            "sparsity": sparsity,
+            "k": len(acc),
+            "top1_mean": acc.mean(),
+            "top1_std": acc.std(ddof=1) if len(acc) > 1 else np.nan,
+        }
         if top5_by_level is not None and sparsity in top5_by_level:
             acc5 = top_k_correct(top5_by_level[sparsity], labels).mean(axis=1)
             row.update(top5_mean=acc5.mean(), top5_std=acc5.std(ddof=1) if len(acc5) > 1 else np.nan)

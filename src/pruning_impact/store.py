@@ -69,6 +69,7 @@ def format_sparsity(sparsity: float) -> str:
 
 # ----------------------------------------------------------------------------- paths of results
 
+
 def population_dir(results_dir: str | Path, settings: Settings) -> Path:
     return Path(results_dir) / settings.name
 
@@ -112,14 +113,16 @@ def adversarial_top1_file(attack: str, epsilon: float) -> str:
     return f"adv-{attack}-{epsilon:g}.npy"
 
 
-def corrupted_set_path(results_dir: str | Path, dataset_key: str, name: str, severity: int, seed: int,
-                       version: int) -> Path:
+def corrupted_set_path(
+    results_dir: str | Path, dataset_key: str, name: str, severity: int, seed: int, version: int
+) -> Path:
     """A cached corrupted test set: dataset and subsample in the folder; corruption, severity, seed and the
     constants' version in the file name."""
     return Path(results_dir) / CORRUPTED_DIR / dataset_key / f"{name}-s{severity}-seed{seed}-v{version}.npy"
 
 
 # ----------------------------------------------------------------------------- writing
+
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write to a temporary name in the same folder, flush to disk, then rename over ``path``."""
@@ -132,8 +135,9 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}. Choose a folder you can write to "
-                         "(e.g. --results DIR)") from None
+        raise StoreError(
+            f"cannot write {path}: {exc.strerror or exc}. Choose a folder you can write to (e.g. --results DIR)"
+        ) from None
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -175,12 +179,14 @@ def check_writable(folder: str | Path, what: str) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise StoreError(f"cannot write the {what} to {folder}: {exc.strerror or exc}. "
-                         "Choose a folder you can write to") from None
+        raise StoreError(
+            f"cannot write the {what} to {folder}: {exc.strerror or exc}. Choose a folder you can write to"
+        ) from None
     return folder
 
 
 # ----------------------------------------------------------------------------- finished folders
+
 
 def _canonical(obj: Any) -> Any:
     """``obj`` as it reads back from JSON (tuples become lists), for comparing recorded inputs."""
@@ -245,11 +251,12 @@ def read_tables(directory: Path, inputs: Any) -> dict[str, pd.DataFrame] | None:
     if not is_finished(directory, inputs=inputs):
         return None
     names = [name for name in read_manifest(directory)["sha256"] if name.endswith(TABLE_SUFFIX)]
-    return {name[:-len(TABLE_SUFFIX)]: pd.read_csv(directory / name) for name in names}
+    return {name[: -len(TABLE_SUFFIX)]: pd.read_csv(directory / name) for name in names}
 
 
-def cached_tables(directory: Path, inputs: Any, compute: Callable[[], dict[str, pd.DataFrame]],
-                  record: Any = None) -> dict[str, pd.DataFrame]:
+def cached_tables(
+    directory: Path, inputs: Any, compute: Callable[[], dict[str, pd.DataFrame]], record: Any = None
+) -> dict[str, pd.DataFrame]:
     """Read if fresh, else compute and write: the one cache rule of derived tables.
 
     The tables in ``directory`` are returned when they are finished and were made from ``inputs``;
@@ -260,12 +267,17 @@ def cached_tables(directory: Path, inputs: Any, compute: Callable[[], dict[str, 
     if tables is not None:
         return tables
     computed = compute()
-    write_finished(directory, {table_file(name): table.to_csv(index=False).encode() for name, table in computed.items()},
-                   inputs, record)
+    write_finished(
+        directory,
+        {table_file(name): table.to_csv(index=False).encode() for name, table in computed.items()},
+        inputs,
+        record,
+    )
     return read_tables(directory, inputs)
 
 
 # ----------------------------------------------------------------------------- runs
+
 
 def prediction_arrays(logits: np.ndarray) -> dict[str, np.ndarray]:
     """The per-example arrays a run keeps: top-1, top-5 with float16 softmax, and logits if C <= 100."""
@@ -305,9 +317,14 @@ def model_file(directory: Path) -> Path:
 
 # ----------------------------------------------------------------------------- populations
 
+
 def write_population_info(pop_dir: Path, settings: Settings, class_names: tuple[str, ...], labels: np.ndarray) -> None:
-    info = {"settings": settings.to_dict(), "settings_hash": settings.hash, "class_names": list(class_names),
-            "num_test": int(len(labels))}
+    info = {
+        "settings": settings.to_dict(),
+        "settings_hash": settings.hash,
+        "class_names": list(class_names),
+        "num_test": int(len(labels)),
+    }
     save_json(pop_dir / POPULATION_FILE, info)
     save_npy(pop_dir / LABELS_FILE, labels.astype(np.int64))
 
@@ -336,30 +353,37 @@ def _resolve(profile_or_settings: str | Settings) -> Settings:
     if isinstance(profile_or_settings, Settings):
         return profile_or_settings
     from .profiles import get_profile
+
     return get_profile(profile_or_settings)
 
 
-def require_trained(results_dir: str | Path, settings: Settings, sparsity: float | None = None,
-                    population_size: int | None = None) -> list[int]:
+def require_trained(
+    results_dir: str | Path, settings: Settings, sparsity: float | None = None, population_size: int | None = None
+) -> list[int]:
     """The finished model indices at ``sparsity`` (at every level when None), as many as the population
     has there (or ``population_size``); a missing model raises an error naming the command that trains it."""
     from .profiles import command_line
 
     pop_dir = population_dir(results_dir, settings)
     done = []
-    for level in (settings.population.sparsities if sparsity is None else (sparsity,)):
+    for level in settings.population.sparsities if sparsity is None else (sparsity,):
         wanted = population_size or settings.population.size_at(level)
         done = finished_indices(pop_dir, level)[:wanted]
         if len(done) < wanted or not (pop_dir / LABELS_FILE).is_file():
             raise MissingResultsError(
                 f"{len(done)} of {wanted} models are trained at sparsity {format_sparsity(level)} for profile "
-                f"{settings.profile} in {pop_dir}. Train them with: {command_line('train', settings, results_dir)}")
+                f"{settings.profile} in {pop_dir}. Train them with: {command_line('train', settings, results_dir)}"
+            )
     return done
 
 
-def load_population_arrays(results_dir: str | Path, profile: str | Settings, sparsity: float,
-                           name: str = PREDICTIONS_FILE, population_size: int | None = None
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def load_population_arrays(
+    results_dir: str | Path,
+    profile: str | Settings,
+    sparsity: float,
+    name: str = PREDICTIONS_FILE,
+    population_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One per-example array of every model at a sparsity, stacked [K, ...], and the test labels [N]."""
     settings = _resolve(profile)
     pop_dir = population_dir(results_dir, settings)
@@ -368,8 +392,9 @@ def load_population_arrays(results_dir: str | Path, profile: str | Settings, spa
     return arrays, load_labels(pop_dir)
 
 
-def load_predictions(results_dir: str | Path, profile: str | Settings, sparsity: float,
-                     population_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_predictions(
+    results_dir: str | Path, profile: str | Settings, sparsity: float, population_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-1 predictions [K, N] (int64) of the models at ``sparsity``, aligned with the test labels [N].
 
     K is the profile's population size at that sparsity unless ``population_size`` is given.
@@ -418,8 +443,12 @@ def html_index(book_root: Path) -> Path:
 # ----------------------------------------------------------------------------- datasets (their publishers' layouts)
 
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
-FASHION_MNIST_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
-                       "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
+FASHION_MNIST_FILES = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
+}
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"

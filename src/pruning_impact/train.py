@@ -36,23 +36,33 @@ def lr_at(step: int, settings: TrainSettings) -> float:
     if step < settings.warmup_steps:
         return settings.lr * (step + 1) / settings.warmup_steps
     passed = sum(step >= m * total for m in settings.lr_milestones)
-    return settings.lr * settings.lr_gamma ** passed
+    return settings.lr * settings.lr_gamma**passed
 
 
 def pruning_schedule(settings: PruningSettings, final_sparsity: float) -> PolynomialDecay:
     if settings.initial_sparsity > final_sparsity:
-        raise SettingsError(f"invalid setting pruning.initial_sparsity: {settings.initial_sparsity} exceeds the "
-                            f"final sparsity {final_sparsity}")
-    return PolynomialDecay(settings.initial_sparsity, final_sparsity, settings.begin_step, settings.end_step,
-                           settings.frequency, settings.power)
+        raise SettingsError(
+            f"invalid setting pruning.initial_sparsity: {settings.initial_sparsity} exceeds the "
+            f"final sparsity {final_sparsity}"
+        )
+    return PolynomialDecay(
+        settings.initial_sparsity,
+        final_sparsity,
+        settings.begin_step,
+        settings.end_step,
+        settings.frequency,
+        settings.power,
+    )
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise SettingsError("invalid setting training.device: 'cuda' was asked for but no CUDA device is available; "
-                            "use --device cpu or auto")
+        raise SettingsError(
+            "invalid setting training.device: 'cuda' was asked for but no CUDA device is available; "
+            "use --device cpu or auto"
+        )
     return torch.device(name)
 
 
@@ -65,8 +75,9 @@ class TrainedModel:
     metrics: dict
 
 
-def train_model(settings: Settings, sparsity: float, seed: int, progress: bool = True,
-                description: str = "") -> TrainedModel:
+def train_model(
+    settings: Settings, sparsity: float, seed: int, progress: bool = True, description: str = ""
+) -> TrainedModel:
     """Train one model to ``sparsity`` with gradual magnitude pruning; deterministic on CPU for a seed."""
     train_cfg, prune_cfg = settings.training, settings.pruning
     device = resolve_device(train_cfg.device)
@@ -74,19 +85,33 @@ def train_model(settings: Settings, sparsity: float, seed: int, progress: bool =
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     # channels-last convolutions: about 1.6x the images/s of the default layout on this CPU
-    model = build_model(settings.model, data.image_shape, data.num_classes).to(device, memory_format=torch.channels_last)
+    model = build_model(settings.model, data.image_shape, data.num_classes).to(
+        device, memory_format=torch.channels_last
+    )
     pruner = None
     if sparsity > 0:
-        pruner = Pruner(model, pruning_schedule(prune_cfg, sparsity), prune_cfg.scope, prune_cfg.update,
-                        prune_cfg.prune_final_layer)
-    optimizer = torch.optim.SGD(model.parameters(), lr=train_cfg.lr, momentum=train_cfg.momentum,
-                                weight_decay=train_cfg.weight_decay, nesterov=train_cfg.momentum > 0)
+        pruner = Pruner(
+            model, pruning_schedule(prune_cfg, sparsity), prune_cfg.scope, prune_cfg.update, prune_cfg.prune_final_layer
+        )
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=train_cfg.lr,
+        momentum=train_cfg.momentum,
+        weight_decay=train_cfg.weight_decay,
+        nesterov=train_cfg.momentum > 0,
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=train_cfg.label_smoothing)
     use_amp = train_cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    bar = tqdm(total=train_cfg.steps, desc=description or f"sparsity {sparsity:.2f}", leave=False,
-               disable=not progress, unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=train_cfg.steps,
+        desc=description or f"sparsity {sparsity:.2f}",
+        leave=False,
+        disable=not progress,
+        unit="step",
+        dynamic_ncols=True,
+    )
     started = time.perf_counter()
     step, current_sparsity, report_every = 0, 0.0, 20
     loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
@@ -117,9 +142,14 @@ def train_model(settings: Settings, sparsity: float, seed: int, progress: bool =
                     bar.close()
                     raise TrainingDivergedError(
                         f"the training loss became {mean_loss} by step {step} (sparsity {sparsity}, seed {seed}); "
-                        f"lower training.lr (now {train_cfg.lr}) or check the input data")
-                bar.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct.item() / max(seen, 1):.3f}",
-                                sparsity=f"{current_sparsity:.2f}", refresh=False)
+                        f"lower training.lr (now {train_cfg.lr}) or check the input data"
+                    )
+                bar.set_postfix(
+                    loss=f"{mean_loss:.3f}",
+                    acc=f"{correct.item() / max(seen, 1):.3f}",
+                    sparsity=f"{current_sparsity:.2f}",
+                    refresh=False,
+                )
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
                 bar.update(step - bar.n)
