@@ -303,8 +303,9 @@ def build_book(
     root = Path(root).resolve()
     book_root = Path(book_root).resolve() if book_root else root
     overrides = dict(overrides or {})
-    if overrides.get("data_dir") is not None:
-        overrides["data_dir"] = str(Path(overrides["data_dir"]).resolve())
+    # notebooks run in the book's folder: give them the data folder as an absolute path
+    data_dir = overrides.get("data_dir") or resolve_settings(profile).data.data_dir
+    overrides["data_dir"] = str(Path(data_dir).resolve())
     settings = resolve_settings(profile, **overrides)
     parameters = {
         "profile": profile,
