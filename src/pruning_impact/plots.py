@@ -3,7 +3,8 @@ matplotlib figure and neither trains nor writes results."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import matplotlib
 
@@ -27,6 +28,17 @@ def set_style() -> None:
 
 def _percent(t: float) -> str:
     return f"{100 * t:.0f}%"
+
+
+@contextmanager
+def fixed_global_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator inside the block and restore its state after it."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def schedule_figure(
@@ -62,18 +74,19 @@ def accuracy_distributions(model_accuracies: pd.DataFrame, title_suffix: str = "
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ("top1", "top5")):
         sns.boxplot(data=data, x="level", y=metric, order=order, ax=ax, color="white", width=0.5, fliersize=0)
-        sns.stripplot(
-            data=data,
-            x="level",
-            y=metric,
-            order=order,
-            ax=ax,
-            hue="level",
-            hue_order=order,
-            size=4,
-            jitter=0.15,
-            legend=False,
-        )
+        with fixed_global_seed(0):  # seaborn jitters with numpy's global generator: the same figure every build
+            sns.stripplot(
+                data=data,
+                x="level",
+                y=metric,
+                order=order,
+                ax=ax,
+                hue="level",
+                hue_order=order,
+                size=4,
+                jitter=0.15,
+                legend=False,
+            )
         ax.set(
             xlabel="sparsity t",
             ylabel=f"{metric.replace('top', 'top-')} test accuracy",
