@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import store
-from .errors import MissingResultsError, SettingsError
+from .errors import SettingsError
 from .pie import modal_labels, pie_counts, pie_evaluation, pie_noise_floor
 from .profiles import command_line
 from .provenance import provenance
@@ -228,14 +228,12 @@ def read_analysis(
     naming the command that makes them."""
     store.require_trained(results_dir, settings)
     folder = store.analysis_dir(store.population_dir(results_dir, settings), analysis_key(settings, options))
-    tables = store.read_tables(folder, _table_inputs(results_dir, settings, options))
-    if tables is None:
-        raise MissingResultsError(
-            f"the analysis tables of {settings.name} for these options are not computed yet "
-            f"(or a model changed since); make them with: "
-            f"{command_line('analyze', settings, results_dir, options)}"
-        )
-    return tables
+    return store.fresh_tables(
+        folder,
+        _table_inputs(results_dir, settings, options),
+        f"analysis tables of {settings.name} for these options",
+        command_line("analyze", settings, results_dir, options),
+    )
 
 
 def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:

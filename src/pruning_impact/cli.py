@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from typing import Any, get_args, get_origin
 
 from . import store
@@ -55,8 +55,8 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
     is_list = get_origin(hint) is tuple or any(get_origin(a) is tuple for a in get_args(hint))
     choices = spec.metadata.get("choices")
     text = spec.metadata.get("help", "")
-    if choices and not is_list:
-        text += f" One of: {', '.join(choices)}."
+    if choices and not all(choice in text for choice in choices):
+        text += f" Any of: {', '.join(choices)}." if is_list else f" One of: {', '.join(choices)}."
     parser.add_argument(
         flag(cls, name),
         dest=_dest(cls, name),
@@ -68,11 +68,13 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
 
 
 def _add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, ...] | None = None) -> None:
-    group = parser.add_argument_group(f"{cls.__name__} (see its docstring)")
+    group = parser.add_argument_group(f"{cls.__name__}: {cls.__doc__.splitlines()[0].rstrip('.').lower()}")
     for spec in fields(cls):
         if names is None or spec.name in names:
-            default = spec.default if spec.default is not MISSING else None
-            _add_field(group, cls, spec.name, f"(default: {_shown(default)})")
+            everything = spec.default == spec.metadata.get("choices")
+            _add_field(
+                group, cls, spec.name, "(default: all of them)" if everything else f"(default: {_shown(spec.default)})"
+            )
 
 
 def _add_population_options(parser: argparse.ArgumentParser) -> None:

@@ -111,15 +111,14 @@ def read_tables(
 ) -> dict[str, pd.DataFrame]:
     """The stored robustness tables of exactly these models and options; when they are missing or stale,
     an error naming the command that makes them."""
+    store.require_trained(results_dir, settings)
     folder = store.robustness_tables_dir(store.population_dir(results_dir, settings), options_key(options))
-    tables = store.read_tables(folder, _table_inputs(settings, results_dir, options))
-    if tables is None:
-        raise MissingResultsError(
-            f"the robustness tables of {settings.name} for these options are not computed "
-            f"yet (or a model changed since); make them with: "
-            f"{command_line('robustness', settings, results_dir, options)}"
-        )
-    return tables
+    return store.fresh_tables(
+        folder,
+        _table_inputs(settings, results_dir, options),
+        f"robustness tables of {settings.name} for these options",
+        command_line("robustness", settings, results_dir, options),
+    )
 
 
 # ----------------------------------------------------------------------------- per-example predictions

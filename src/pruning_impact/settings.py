@@ -400,7 +400,10 @@ def field_help(cls: type) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class AnalysisOptions(Described):
-    """Choices of the analysis that change its tables (the population sizes come from the settings)."""
+    """Choices of the analysis that change its tables.
+
+    The population sizes come from the population's settings, not from here.
+    """
 
     correction: str | None = describe(
         "fdr_bh",
@@ -428,8 +431,10 @@ class AnalysisOptions(Described):
 
 @dataclass(frozen=True)
 class RobustnessOptions(Described):
-    """What the robustness evaluation covers; together with the corruption constants, it names the
-    cached predictions."""
+    """What the robustness evaluation covers.
+
+    Together with the corruption constants' version, these options name the cached predictions.
+    """
 
     corruptions: tuple[str, ...] = describe(
         CORRUPTIONS, "Corruptions evaluated (Hendrycks & Dietterich's names).", choices=CORRUPTIONS

@@ -254,6 +254,17 @@ def read_tables(directory: Path, inputs: Any) -> dict[str, pd.DataFrame] | None:
     return {name[: -len(TABLE_SUFFIX)]: pd.read_csv(directory / name) for name in names}
 
 
+def fresh_tables(directory: Path, inputs: Any, what: str, command: str) -> dict[str, pd.DataFrame]:
+    """The tables in ``directory`` made from ``inputs``; when they are missing or stale, an error saying
+    which ``command`` makes them (readers never compute)."""
+    tables = read_tables(directory, inputs)
+    if tables is None:
+        raise MissingResultsError(
+            f"the {what} are not computed yet (or a model changed since); make them with: {command}"
+        )
+    return tables
+
+
 def cached_tables(
     directory: Path, inputs: Any, compute: Callable[[], dict[str, pd.DataFrame]], record: Any = None
 ) -> dict[str, pd.DataFrame]:
