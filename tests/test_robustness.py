@@ -227,4 +227,6 @@ def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings,
     natural = tables["natural_accuracy"]
     assert natural["set"].unique().tolist() == ["CIFAR-10.1"] and len(natural) == 2
     assert natural["top1"].between(0, 1).all() and natural["top1_restricted"].isna().all()
+    again = evaluate_population(settings, tmp_path / "results", options, progress=False)  # all finished: read back
+    pd.testing.assert_frame_equal(again["natural_accuracy"], natural)
     load_dataset.cache_clear()

@@ -24,12 +24,12 @@ from . import store
 from .attacks import adversarial_inputs
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
-from .errors import MissingResultsError
 from .inference import predict_logits
 from .population import load_model
 from .profiles import command_line
 from .provenance import provenance
 from .robustness_sets import (
+    NATURAL_SET_NAMES,
     corrupted_sets,
     corruption_sources,
     load_natural_set,
@@ -82,15 +82,9 @@ def evaluate_population(
 ) -> dict[str, pd.DataFrame]:
     """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets, and on the
     dataset's natural shifted set where the user has it (skipping finished work); return the tables."""
+    store.require_trained(results_dir, settings)
     pop_dir = store.population_dir(results_dir, settings)
-    runs = evaluated_runs(settings, options)
-    missing = [run for run in runs if not store.is_finished(store.run_dir(pop_dir, *run), verify=False)]
-    if missing:
-        raise MissingResultsError(
-            f"{len(missing)} model(s) of {settings.name} are not trained; train them with: "
-            f"{command_line('train', settings, results_dir)}"
-        )
-    key = options_key(options)
+    runs, key = evaluated_runs(settings, options), options_key(options)
     _evaluate_corruptions(settings, results_dir, options, runs, progress)
     natural_name = _evaluate_natural_set(settings, results_dir, key, runs, progress)
     inputs = _table_inputs(settings, results_dir, options)
@@ -182,11 +176,11 @@ def _evaluate_natural_set(
     if source is None:
         return None
     pop_dir = store.population_dir(results_dir, settings)
-    data = load_dataset(settings.data)
-    natural = load_natural_set(source, data)
     todo = [run for run in runs if not store.is_finished(store.natural_dir(store.run_dir(pop_dir, *run), key))]
     if not todo:
-        return natural.name
+        return NATURAL_SET_NAMES[settings.data.dataset]
+    data = load_dataset(settings.data)
+    natural = load_natural_set(source, data)
     inputs = images_to_input(data.name, natural.images)
     device = resolve_device(settings.training.device)
     for run in tqdm(todo, desc=natural.name, unit="model", disable=not progress):

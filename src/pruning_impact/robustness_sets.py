@@ -216,6 +216,9 @@ def corrupted_sets(
     return indices, sets
 
 
+NATURAL_SET_NAMES = {"cifar10": "CIFAR-10.1", "imagenet": "ImageNet-A"}
+
+
 def natural_set_dir(data: DataSettings) -> Path | None:
     """The dataset's natural distribution-shift set, where the user has it in the data folder:
     ``<data_dir>/CIFAR-10.1`` or ``<data_dir>/imagenet-a``; None otherwise."""
@@ -238,5 +241,5 @@ def load_natural_set(folder: Path, data: ImageData) -> NaturalSet:
     """CIFAR-10.1 or ImageNet-A: ImageNet-A is scored both on all classes, as the paper's code did, and
     restricted to its own 200."""
     if data.name == "cifar10":
-        return NaturalSet("CIFAR-10.1", *load_cifar10_1(folder), None)
-    return NaturalSet("ImageNet-A", *load_imagenet_a(folder, data.class_names))
+        return NaturalSet(NATURAL_SET_NAMES["cifar10"], *load_cifar10_1(folder), None)
+    return NaturalSet(NATURAL_SET_NAMES["imagenet"], *load_imagenet_a(folder, data.class_names))
