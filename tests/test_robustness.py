@@ -230,3 +230,14 @@ def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings,
     again = evaluate_population(settings, tmp_path / "results", options, progress=False)  # all finished: read back
     pd.testing.assert_frame_equal(again["natural_accuracy"], natural)
     load_dataset.cache_clear()
+
+
+def test_predictions_written_before_sources_were_recorded_are_kept(tmp_path):
+    from pruning_impact.robustness import _predictions_finished
+
+    sources = {"sources": {"fog": "generated"}}
+    store.write_finished(tmp_path / "old", {"clean.npy": b"x"})  # a folder from before this rule
+    store.write_finished(tmp_path / "new", {"clean.npy": b"x"}, inputs={"sources": {"fog": "CIFAR-10-C"}})
+    assert _predictions_finished(tmp_path / "old", sources)
+    assert not _predictions_finished(tmp_path / "new", sources)  # made from other images: evaluated again
+    assert not _predictions_finished(tmp_path / "missing", sources)

@@ -150,3 +150,24 @@ def test_every_option_has_a_flag_and_a_description():
             assert flag(cls, name) in help_text[command] and text.split()[0] in help_text[command], name
     assert "--analysis-seed" in help_text["analyze"] and "--robustness-seed" in help_text["robustness"]
     assert "(default: 2000)" in help_text["book"].replace("\n", " ").replace("  ", " ")
+
+
+def test_commands_named_in_errors_rebuild_exactly_the_same_options():
+    from pruning_impact.cli import build_parser, options_from_args, settings_from_args
+
+    settings = resolve_settings("smoke", sparsities=(0, 1 / 3, 0.9))
+    options = RobustnessOptions(epsilons=(8 / 255,), corruptions=("fog", "contrast"))
+    command = command_line("robustness", settings, "/tmp/my results", options)
+    assert "'/tmp/my results'" in command
+    import shlex
+
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert options_from_args(args, RobustnessOptions) == options
+    assert settings_from_args(args).population.sparsities == settings.population.sparsities
+
+
+def test_list_values_may_come_with_commas_but_not_twice():
+    assert RobustnessOptions(corruptions=["fog,contrast"]).corruptions == ("fog", "contrast")
+    assert PopulationSettings(sparsities=["0,0.5", "0.9"]).sparsities == (0.0, 0.5, 0.9)
+    with pytest.raises(SettingsError, match="severities: 1 1 repeats a value"):
+        RobustnessOptions(severities=(1, 1))

@@ -188,3 +188,10 @@ def test_chance_level():
     assert chance_level(calibration, "fdr_bh")["mean"] == 0.5
     empty = chance_level(calibration.iloc[:0])
     assert np.isnan(empty["mean"]) and empty["repeats"] == 0
+
+
+def test_top_k_classes_equals_a_full_stable_sort_with_many_classes_and_ties():
+    rng = np.random.default_rng(3)
+    for scores in (rng.normal(size=(500, 300)), np.round(rng.normal(size=(500, 300)), 1)):  # rare and frequent ties
+        scores[::5, 7] = scores[::5, 9]
+        np.testing.assert_array_equal(top_k_classes(scores, 5), np.argsort(-scores, axis=1, kind="stable")[:, :5])

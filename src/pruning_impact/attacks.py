@@ -3,6 +3,8 @@ inputs kept within valid pixels: FGSM (Goodfellow et al., 2015) and PGD (Madry e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -44,7 +46,7 @@ def pgd(
     return adv.detach()
 
 
-def adversarial_inputs(
+def adversarial_batches(
     model: nn.Module,
     inputs: torch.Tensor,
     labels: torch.Tensor,
@@ -55,21 +57,18 @@ def adversarial_inputs(
     pgd_steps: int = 10,
     seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> torch.Tensor:
-    """Adversarial versions of ``inputs`` (normalized [N, C, H, W]) against ``model``, made batch by batch;
-    PGD's random starts come from one generator seeded with ``seed``."""
+) -> Iterator[torch.Tensor]:
+    """Adversarial versions of ``inputs`` (normalized [N, C, H, W]) against ``model``, one batch at a time on
+    ``device`` (so a large set never sits in memory whole); PGD's random starts come from one generator
+    seeded with ``seed``. Feed them to ``inference.predict_logits``."""
     if attack not in ("fgsm", "pgd"):
         raise ValueError(f"unknown attack {attack!r}; use 'fgsm' or 'pgd'")
     model.eval()
     generator = torch.Generator().manual_seed(seed)
-    out = []
     for x, y in zip(batches(inputs, batch_size), batches(labels, batch_size)):
         x = x.to(device).contiguous(memory_format=torch.channels_last)
         y = y.to(device)
-        adv = (
-            fgsm(model, x, y, epsilon, dataset)
-            if attack == "fgsm"
-            else pgd(model, x, y, epsilon, dataset, pgd_steps, generator)
-        )
-        out.append(adv.cpu())
-    return torch.cat(out)
+        if attack == "fgsm":
+            yield fgsm(model, x, y, epsilon, dataset)
+        else:
+            yield pgd(model, x, y, epsilon, dataset, pgd_steps, generator)

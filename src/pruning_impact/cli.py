@@ -62,7 +62,7 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
         dest=_dest(cls, name),
         nargs="+" if is_list else None,
         default=None,
-        metavar=name.split("_")[-1].upper(),
+        metavar="N" if int in (hint, *get_args(hint)) else name.split("_")[-1].upper(),
         help=f"{text} {default_text}",
     )
 
@@ -71,7 +71,7 @@ def _add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, .
     group = parser.add_argument_group(f"{cls.__name__}: {cls.__doc__.splitlines()[0].rstrip('.').lower()}")
     for spec in fields(cls):
         if names is None or spec.name in names:
-            everything = spec.default == spec.metadata.get("choices")
+            everything = spec.metadata.get("choices") is not None and spec.default == spec.metadata["choices"]
             _add_field(
                 group, cls, spec.name, "(default: all of them)" if everything else f"(default: {_shown(spec.default)})"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -173,19 +174,21 @@ def overrides(settings: Settings) -> dict[str, Any]:
 
 
 def _flag_value(value: Any) -> str:
+    """A value as the command line reads it back exactly (``settings.convert``): shortest exact float text,
+    quoted paths."""
     if isinstance(value, tuple):
         return " ".join(_flag_value(v) for v in value)
     if value is None:
         return "none"
     if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+        return f"{value:g}" if float(f"{value:g}") == value else repr(value)
+    return shlex.quote(str(value))
 
 
 def command_line(command: str, settings: Settings, results_dir: Any, *options: Described) -> str:
     """The ``pruning-impact`` command that makes what ``settings`` and ``options`` describe: the profile,
     the results folder, every override of the profile and every option changed from its default."""
-    parts = ["pruning-impact", command, "--profile", settings.profile, "--results", str(results_dir)]
+    parts = ["pruning-impact", command, "--profile", settings.profile, "--results", shlex.quote(str(results_dir))]
     for name, value in overrides(settings).items():
         parts += [f"--{name.replace('_', '-')}", _flag_value(value)]
     for option in options:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import robustness_tables as tables_of
 from . import store
-from .attacks import adversarial_inputs
+from .attacks import adversarial_batches
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
 from .inference import predict_logits
@@ -62,18 +62,16 @@ def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
 
 
 def _table_inputs(settings: Settings, results_dir: str | Path, options: RobustnessOptions) -> dict:
-    """What the tables are made from: the options and the per-example predictions of every evaluated model."""
+    """What the tables are made from: the options and the per-example predictions of every evaluated model
+    (whose own inputs record where the corrupted images came from). Nothing here looks at the data folder,
+    so a notebook running elsewhere agrees with the runner on whether the tables are fresh."""
     pop_dir = store.population_dir(results_dir, settings)
     key, runs = options_key(options), evaluated_runs(settings, options)
-    natural = natural_set_dir(settings.data)
     return {
         "options": dataclasses.asdict(options),
         "key": key,
-        "sources": corruption_sources(settings.data, options),
         "predictions": store.fingerprint([store.robustness_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
-        "natural": None
-        if natural is None
-        else store.fingerprint([store.natural_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
+        "natural": store.fingerprint([store.natural_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
     }
 
 
@@ -89,14 +87,16 @@ def evaluate_population(
     natural_name = _evaluate_natural_set(settings, results_dir, key, runs, progress)
     inputs = _table_inputs(settings, results_dir, options)
 
+    sources = corruption_sources(settings.data, options)
+
     def compute() -> dict[str, pd.DataFrame]:
-        return build_tables(pop_dir, options, runs, inputs["sources"], natural_name)
+        return build_tables(pop_dir, options, runs, sources, natural_name)
 
     return store.cached_tables(
         store.robustness_tables_dir(pop_dir, key),
         inputs,
         compute,
-        record={"settings": settings.to_dict(), "provenance": provenance()},
+        record={"settings": settings.to_dict(), "sources": sources, "provenance": provenance()},
     )
 
 
@@ -122,6 +122,14 @@ def _top5(model: torch.nn.Module, dataset: str, images: np.ndarray, device: torc
     return top_k_classes(predict_logits(model, images_to_input(dataset, images), device), 5)
 
 
+def _predictions_finished(folder: Path, sources: dict) -> bool:
+    """A model's predictions are finished when made from the present sources of the corrupted images; those
+    written before sources were recorded are kept (re-evaluating them could cost hours of GPU time)."""
+    manifest = store.read_manifest(folder)
+    legacy = manifest is not None and "inputs" not in manifest
+    return store.is_finished(folder, inputs=None if legacy else sources)
+
+
 def _evaluate_corruptions(
     settings: Settings, results_dir: str | Path, options: RobustnessOptions, runs: list[Run], progress: bool
 ) -> None:
@@ -132,7 +140,7 @@ def _evaluate_corruptions(
     todo = [
         run
         for run in runs
-        if not store.is_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), inputs=sources)
+        if not _predictions_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), sources)
     ]
     if not todo:
         return
@@ -157,7 +165,7 @@ def _evaluate_corruptions(
         )
         for attack in options.attacks:
             for epsilon in options.epsilons:
-                adversarial = adversarial_inputs(
+                adversarial = adversarial_batches(
                     model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
                 )
                 top1 = top_k_classes(predict_logits(model, adversarial, device), 1)[:, 0]

@@ -91,10 +91,12 @@ def convert(hint: Any, value: Any, name: str) -> Any:
         return convert(next(a for a in choices if a is not type(None)), value, name)
     if get_origin(hint) is tuple:
         item = get_args(hint)[0]
-        if isinstance(value, str):
-            value = [part for part in re.split(r"[\s,\[\]()]+", value) if part]
-        elif not isinstance(value, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
             value = [value]
+        # text items may hold several values ("0 0.5", "fog,contrast", "[0, 0.5]")
+        value = [
+            part for v in value for part in (re.split(r"[\s,\[\]()]+", v) if isinstance(v, str) else [v]) if part != ""
+        ]
         return tuple(convert(item, v, name) for v in value)
     try:
         if hint is bool:
@@ -153,8 +155,8 @@ class DataSettings(Described):
     dataset: str = describe("fashion-mnist", "Dataset: fashion-mnist, cifar10, imagenet or synthetic.")
     data_dir: str = describe("data", "Folder where dataset files are looked for and downloaded to.", hashed=False)
     augment: bool = describe(False, "Apply the dataset's usual training augmentation (crop and flip).")
-    train_subset: int | None = describe(None, "Train on the first n training examples only (None: all).")
-    test_subset: int | None = describe(None, "Evaluate on the first n test examples only (None: all).")
+    train_subset: int | None = describe(None, "Train on the first n training examples only (none: all).")
+    test_subset: int | None = describe(None, "Evaluate on the first n test examples only (none: all).")
     num_workers: int = describe(4, "Loader worker processes for folder datasets (ImageNet).", hashed=False)
 
     def check(self) -> None:
@@ -270,7 +272,7 @@ class PopulationSettings(Described):
     )
     population_size: int = describe(10, "K: models trained at each sparse level.", hashed=False)
     dense_population_size: int | None = describe(
-        None, "Models at sparsity 0 (None: K); 2K gives two dense halves for a noise floor.", hashed=False
+        None, "Models at sparsity 0 (none: K); 2K gives two dense halves for a noise floor.", hashed=False
     )
     seed: int = describe(0, "Base seed; each model's seed derives from it, its sparsity and its index.")
 
@@ -460,6 +462,10 @@ class RobustnessOptions(Described):
         unknown = set(self.corruptions) - set(CORRUPTIONS)
         if unknown:
             raise SettingsError(f"unknown corruption {sorted(unknown)[0]!r}; choose from: {', '.join(CORRUPTIONS)}")
+        for name in ("corruptions", "severities", "epsilons", "attacks"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise SettingsError(f"invalid setting {name}: {' '.join(map(str, values))} repeats a value")
         if not self.severities or not set(self.severities) <= {1, 2, 3, 4, 5}:
             raise SettingsError(f"severities {self.severities!r} must be whole numbers from 1 to 5")
         if set(self.attacks) - set(ATTACKS):

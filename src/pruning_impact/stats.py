@@ -26,10 +26,26 @@ def class_index_dtype(num_classes: int) -> type:
 
 def top_k_classes(scores: np.ndarray, k: int = 5) -> np.ndarray:
     """The k highest-scoring classes of each row of ``scores`` [N, C], best first ([N, min(k, C)]);
-    ties go to the smaller class index."""
+    ties go to the smaller class index.
+
+    Only the k candidates of each row are sorted (``argpartition``); rows where a tie straddles the k-th
+    place are sorted whole, so the result is exactly that of a full stable sort, at a fraction of its cost
+    for many classes.
+    """
     scores = np.asarray(scores)
-    top = np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
-    return top.astype(class_index_dtype(scores.shape[1]))
+    n, num_classes = scores.shape
+    k = min(k, num_classes)
+    dtype = class_index_dtype(num_classes)
+    negative = -scores
+    if num_classes <= 4 * k:
+        return np.argsort(negative, axis=1, kind="stable")[:, :k].astype(dtype)
+    candidates = np.sort(np.argpartition(negative, k - 1, axis=1)[:, :k], axis=1)  # by class index
+    values = np.take_along_axis(negative, candidates, axis=1)
+    top = np.take_along_axis(candidates, np.argsort(values, axis=1, kind="stable"), axis=1)
+    tied = (negative <= values.max(axis=1, keepdims=True)).sum(axis=1) > k  # a tie at the k-th place
+    if tied.any():
+        top[tied] = np.argsort(negative[tied], axis=1, kind="stable")[:, :k]
+    return top.astype(dtype)
 
 
 def check_predictions(
