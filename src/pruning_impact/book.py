@@ -315,8 +315,8 @@ def build_book(
     sources = store.notebook_sources(root)
     if not sources:
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
-    results_dir = store.check_writable(Path(results_dir).resolve(), "results")
     store.check_writable(book_root / store.BOOK_DIR, "book")
+    results_dir = store.check_writable(Path(results_dir).resolve(), "results")
     if train:
         from .population import train_population
 
