@@ -22,7 +22,7 @@ def test_analyze_cli_writes_every_table(smoke_population, capsys):
     assert set(summary["correction"]) == {"none", "fdr_bh"} and set(summary["sparsity"]) == {0.5, 0.9}
     assert len(tables["class_tests"]) == 2 * 2 * 10
     toplines = tables["toplines"].set_index("sparsity")
-    assert toplines.loc[0.0, "k"] == 6 and toplines.loc[0.9, "k"] == 3
+    assert toplines.loc[0.0, "k"] == 9 and toplines.loc[0.9, "k"] == 3
     assert (toplines["top5_mean"] >= toplines["top1_mean"]).all()
 
 
@@ -46,6 +46,33 @@ def test_analysis_uses_a_dense_reference_of_k_and_floors_of_the_same_size(smoke_
     evaluation = tables["pie_evaluation"]
     assert set(evaluation["subset"]) <= {"pie", "non_pie", "random"}
     assert set(evaluation["model_sparsity"]) == {0.0, 0.5, 0.9}
+
+
+def test_no_set_is_scored_by_a_model_that_chose_it(smoke_population):
+    results, settings = smoke_population
+    population = load_population(results, settings)
+    dense, labels = population.top1[0.0], population.labels
+    assert len(population.held_out_dense) == 3 and len(population.floor_pool) == 6
+    tables = analyze(population, AnalysisOptions(repeats=7, permutations=7, random_samples=10))
+    evaluation = tables["pie_evaluation"]
+    for t in (0.5, 0.9):
+        mask = modal_labels(population.top1[t]) != modal_labels(dense[:3])
+        rows = evaluation[(evaluation["pie_sparsity"] == t) & (evaluation["subset"] == "pie")].set_index("scorer")
+        # the held-out scorers are the last K dense models, and only they (and other levels) are "held-out"
+        held = (dense[6:][:, mask] == labels[mask]).mean()
+        assert rows.loc["dense held-out", "top1_mean"] == pytest.approx(held)
+        assert rows.loc["dense held-out", "role"] == "held-out" and rows.loc["dense reference", "role"] == "defining"
+        assert rows.loc[f"sparse {t:.2f}", "role"] == "defining"
+        other = 0.5 if t == 0.9 else 0.9
+        assert rows.loc[f"sparse {other:.2f}", "role"] == "held-out"
+    # floors come from the first 2K dense models only and are scored by the held-out ones
+    floor = tables["pie_noise_floor"]
+    assert floor["held_out_top1"].notna().all() and len(floor) == 7
+    permutations = tables["pie_permutations"]
+    assert set(permutations["sparsity"]) == {0.5, 0.9} and len(permutations) == 2 * 7
+    assert len(tables["pie_low_vs_high"]) == 7
+    shifts = tables["shift_comparison"]
+    assert set(shifts["shift"]) == {"model", "population"} and len(shifts) == 2 * 2
 
 
 def test_missing_population_names_the_command(tmp_path, smoke_settings):

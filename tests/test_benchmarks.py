@@ -23,3 +23,11 @@ def test_analysis_scale_runs():
 def test_train_one_runs():
     out = run("train_one.py", "--profile", "smoke", "--sparsity", "0.5")
     assert "profile smoke sparsity 0.5" in out and "top-1" in out
+
+
+def test_verdict_calibration_runs_and_ends_with_its_summary_line():
+    import re
+
+    out = run("verdict_calibration.py", "--simulations", "1", "--workers", "1")
+    assert re.search(r"^null_max=\d\.\d{3} planted_min=\d\.\d{3}$", out.strip().splitlines()[-1])
+    assert "no-effect" in out and "claim 1r has no planted test" in out

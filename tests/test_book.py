@@ -12,9 +12,10 @@ from pruning_impact.errors import MissingResultsError
 from pruning_impact.settings import AnalysisOptions, RobustnessOptions
 
 ROOT = Path(__file__).resolve().parents[1]
+FAST = {"calibration_simulations": 2}  # the rules' error rates from two simulated populations per scenario
 CHAPTERS = [
     "intro",
-    "method",
+    "00_method",
     "01_setup",
     "02_class_impact",
     "03_pie",
@@ -30,7 +31,7 @@ CHAPTERS = [
 def smoke_book(smoke_population, tmp_path_factory):
     results, settings = smoke_population
     book_root = tmp_path_factory.mktemp("book")
-    index = build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False)
+    index = build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False, **FAST)
     return book_root, index, results, settings
 
 
@@ -39,7 +40,7 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(store.notebook_sources(ROOT)) == 5
+    assert len(store.notebook_sources(ROOT)) == 6
 
 
 def test_every_figure_is_in_the_html(smoke_book):
@@ -68,18 +69,26 @@ def test_glued_numbers_match_the_tables(smoke_book):
     assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
     verdicts = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
     glued = re.findall(
-        r'<span class="pasted-text">(reproduced|not reproduced|inconclusive|not evaluated)</span>', verdicts
+        r'<span class="pasted-text">(reproduced|not reproduced|mixed|inconclusive|not evaluated)</span>', verdicts
     )
-    assert len(glued) == 3  # one computed verdict per finding, glued into the prose
+    assert len(glued) == 4  # one computed verdict per headline claim (1, 2, 3a, 3b), glued into the prose
     intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
     assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages
+
+
+def test_no_result_is_typed_by_hand(smoke_book):
+    from pruning_impact.claims import hand_typed_claims
+
+    book_root, _, _, _ = smoke_book
+    found = hand_typed_claims(book_root / "_build" / "html")
+    assert not found, "\n".join(f"{c.page}: {c.text}: {c.snippet}" for c in found)
 
 
 def test_a_second_build_keeps_executed_notebooks(smoke_book):
     book_root, _, results, _ = smoke_book
     notebook = book_root / "book" / "01_setup.ipynb"
     stamp = notebook.stat().st_mtime_ns
-    build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False)
+    build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False, **FAST)
     assert notebook.stat().st_mtime_ns == stamp
 
 
@@ -95,7 +104,7 @@ def test_a_failing_notebook_stops_the_build(smoke_population, tmp_path):
         '# %% tags=["parameters"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n'
     )
     with pytest.raises(BookError, match="01_setup.py failed: RuntimeError: planted failure"):
-        build_book("smoke", root=root, results_dir=results, progress=False, train=False)
+        build_book("smoke", root=root, results_dir=results, progress=False, train=False, **FAST)
     assert not (root / "book" / "01_setup.ipynb").exists()
 
 

@@ -69,7 +69,7 @@ def test_constants_follow_image_size():
 
 @pytest.mark.parametrize(
     "name, severity, message",
-    [("snow", 1, "unknown corruption"), ("fog", 0, "severity"), ("fog", 6, "severity"), ("fog", 2.5, "severity")],
+    [("rain", 1, "unknown corruption"), ("fog", 0, "severity"), ("fog", 6, "severity"), ("fog", 2.5, "severity")],
 )
 def test_bad_names_and_severities_are_refused(name, severity, message):
     with pytest.raises(ValueError, match=message):
@@ -84,3 +84,9 @@ def test_bad_images_are_refused():
 def test_works_on_the_synthetic_images():
     images = synthetic_arrays()[2][:20, 0]
     assert corrupt(images, "zoom_blur", 2).shape == images.shape
+
+
+@pytest.mark.parametrize("name", ["snow", "frost"])
+def test_snow_and_frost_are_not_generated(name):
+    with pytest.raises(ValueError, match=f"{name} cannot be generated.*published set"):
+        corrupt(RGB, name, 1)

@@ -28,3 +28,31 @@ def test_wide_resnet_depth_and_width():
     # 1 stem + 3 groups x 2 blocks x 2 convs + 3 projection shortcuts
     assert len(convs) == 1 + 12 + 3
     assert max(c.out_channels for c in convs) == 64 * 2
+
+
+def test_zero_init_residual_zeroes_the_last_batch_norm_of_every_residual_block():
+    from torchvision.models.resnet import Bottleneck
+
+    torch.manual_seed(0)
+    model = build_model(ModelSettings(arch="resnet50", zero_init_residual=True), (3, 32, 32), 5)
+    blocks = [m for m in model.modules() if isinstance(m, Bottleneck)]
+    assert len(blocks) == 3 + 4 + 6 + 3
+    for block in blocks:
+        assert torch.all(block.bn3.weight == 0)
+        assert torch.all(block.bn1.weight == 1) and torch.all(block.bn2.weight == 1)
+        if block.downsample is not None:  # the projection shortcut's batch norm is left at 1
+            assert torch.all(block.downsample[1].weight == 1)
+    assert torch.all(model.bn1.weight == 1)
+    # by default every gamma starts at 1, and the option draws nothing from the RNG: the weights match
+    torch.manual_seed(0)
+    plain = build_model(ModelSettings(arch="resnet50"), (3, 32, 32), 5)
+    assert all(torch.all(b.bn3.weight == 1) for b in plain.modules() if isinstance(b, Bottleneck))
+    assert torch.equal(plain.fc.weight, model.fc.weight) and torch.equal(plain.conv1.weight, model.conv1.weight)
+
+
+@pytest.mark.parametrize("arch", ["wrn", "small-cnn"])
+def test_zero_init_residual_is_refused_where_no_block_ends_in_a_batch_norm(arch):
+    from pruning_impact.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="model.zero_init_residual: applies to resnet50 only"):
+        ModelSettings(arch=arch, zero_init_residual=True)

@@ -3,13 +3,17 @@ import pandas as pd
 import pytest
 
 from pruning_impact.pie import (
+    Scorer,
     modal_labels,
     noise_floor_summary,
+    permutation_floor,
+    permuted_hardness_difference,
     pie_counts,
     pie_evaluation,
     pie_mask,
     pie_noise_floor,
     sample_exemplars,
+    split_modes,
 )
 
 
@@ -51,7 +55,9 @@ def test_pie_evaluation_by_hand():
             [1, 0, 2, 3, 0, 1, 2, 0],
         ]
     )  # wrong on 0, 1 and 7
-    table = pie_evaluation({0.9: pie}, {0.0: dense}, labels, repeats=50, seed=0).set_index("subset")
+    scorer = Scorer("dense held-out", 0.0, dense, frozenset())
+    table = pie_evaluation({0.9: pie}, [scorer], labels, repeats=50, seed=0).set_index("subset")
+    assert table.loc["pie", "role"] == "held-out"
     assert table.loc["pie", "top1_mean"] == pytest.approx((0.5 + 0.0) / 2)
     assert table.loc["non_pie", "top1_mean"] == pytest.approx((1.0 + 5 / 6) / 2)
     assert table.loc["random", "n_examples"] == 2
@@ -65,10 +71,38 @@ def test_pie_evaluation_is_seeded():
     labels = rng.integers(0, 5, 200)
     preds = {0.0: rng.integers(0, 5, (4, 200)), 0.9: rng.integers(0, 5, (3, 200))}
     mask = pie_mask(preds[0.0], preds[0.9])
-    a = pie_evaluation({0.9: mask}, preds, labels, repeats=20, seed=3)
-    b = pie_evaluation({0.9: mask}, preds, labels, repeats=20, seed=3)
+    scorers = [Scorer("dense", 0.0, preds[0.0], frozenset({0.9})), Scorer("sparse", 0.9, preds[0.9], frozenset({0.9}))]
+    a = pie_evaluation({0.9: mask}, scorers, labels, repeats=20, seed=3)
+    b = pie_evaluation({0.9: mask}, scorers, labels, repeats=20, seed=3)
     pd.testing.assert_frame_equal(a, b)
-    assert set(a["model_sparsity"]) == {0.0, 0.9}
+    assert set(a["model_sparsity"]) == {0.0, 0.9} and set(a["role"]) == {"defining"}
+    # random samples are shared by every scorer: the same draws, so the p-values are comparable
+    assert (a.loc[a["subset"] == "pie", "p_below_random"] > 0).all()
+
+
+def test_split_modes_equal_modal_labels_of_each_group():
+    rng = np.random.default_rng(5)
+    pool = rng.integers(0, 4, (10, 300)).astype(np.int16)
+    pool[:, :120] = 1  # unanimous examples take the shortcut
+    splits = [rng.permutation(10)[:8] for _ in range(6)]  # groups of 3 and 5; two models left out
+    a, b = split_modes(pool, 3, splits)
+    for row, order in enumerate(splits):
+        np.testing.assert_array_equal(a[row], modal_labels(pool[order[:3]]))
+        np.testing.assert_array_equal(b[row], modal_labels(pool[order[3:]]))
+
+
+def test_permutation_floor_scores_with_the_given_models_only():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 3, 200)
+    reference, sparse = rng.integers(0, 3, (4, 200)), rng.integers(0, 3, (4, 200))
+    scorers = np.tile(labels, (2, 1))  # always right: every set scores exactly 1
+    null = permutation_floor(reference, sparse, repeats=9, seed=1, scorers=scorers, labels=labels)
+    assert len(null) == 9 and (null["held_out_top1"] == 1.0).all()
+    again = permutation_floor(reference, sparse, repeats=9, seed=1)
+    assert null["n_pie"].tolist() == again["n_pie"].tolist() and again["held_out_top1"].isna().all()
+    # scorers that are always right score every set 1: the differences are exactly 0
+    other = rng.integers(0, 3, (4, 200))
+    assert (permuted_hardness_difference(reference, sparse, other, scorers, labels, repeats=5) == 0).all()
 
 
 def test_bad_inputs():

@@ -21,7 +21,7 @@ def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_set
     results = tmp_path / "results"
     assert main(["train", "--profile", "smoke", "--results", str(results), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "Trained 12 model(s), kept 0" in out
+    assert "Trained 15 model(s), kept 0" in out
     pop_dir = store.population_dir(results, smoke_settings)
     for sparsity in (0.0, 0.5, 0.9):
         predictions, labels = store.load_predictions(results, "smoke", sparsity)
@@ -47,7 +47,7 @@ def test_smoke_population_end_to_end_through_the_cli(tmp_path, capsys, smoke_set
         assert info["provenance"]["code_version"] and info["settings"]["profile"] == "smoke"
     # a second run trains nothing
     assert main(["train", "--profile", "smoke", "--results", str(results), "--quiet"]) == 0
-    assert "Trained 0 model(s), kept 12" in capsys.readouterr().out
+    assert "Trained 0 model(s), kept 15" in capsys.readouterr().out
     assert main(["status", "--profile", "smoke", "--results", str(results)]) == 0
     status = capsys.readouterr().out
     assert "missing" not in status and "0.90" in status
@@ -106,7 +106,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
 
 def test_seeds_and_plan(smoke_settings):
     runs = planned_runs(smoke_settings)
-    assert len(runs) == 6 + 3 + 3 and runs[:3] == [(0.0, 0), (0.5, 0), (0.9, 0)]
+    assert len(runs) == 9 + 3 + 3 and runs[:3] == [(0.0, 0), (0.5, 0), (0.9, 0)]
     seeds = {model_seed(smoke_settings, s, i) for s, i in runs}
     assert len(seeds) == len(runs)
     assert model_seed(smoke_settings, 0.5, 1) == model_seed(smoke_settings.replace(training={"device": "cpu"}), 0.5, 1)

@@ -92,15 +92,17 @@ def test_reading_tables_that_are_not_made_names_the_command(smoke_population):
         read_tables(settings, results, options)
 
 
-def test_the_dense_models_evaluated_are_the_analysis_reference(smoke_settings):
-    # 3 sparse models per level, 5 dense: fewer than 2K, so all 5 dense models are the reference
+def test_the_dense_models_evaluated_are_the_floor_pool(smoke_settings):
+    # 3 sparse models per level, 5 dense: fewer than 2K, so all 5 dense models are the reference and the pool
     settings = smoke_settings.replace(population={"population_size": 3, "dense_population_size": 5})
-    assert settings.population.reference_size == 5
+    assert settings.population.reference_size == 5 and settings.population.floor_pool_size == 5
     runs = evaluated_runs(settings, RobustnessOptions())
     assert [i for s, i in runs if s == 0] == [0, 1, 2, 3, 4]
     assert [i for s, i in runs if s == 0.9] == [0, 1, 2]
-    # with 2K dense models the first K are the reference
-    assert [i for s, i in evaluated_runs(smoke_settings, RobustnessOptions()) if s == 0] == [0, 1, 2]
+    # with 3K dense models: the first K are the reference, the first 2K are evaluated (for the A/A
+    # calibration of the robustness rule), the last K are held out
+    assert smoke_settings.population.held_out_size == 3
+    assert [i for s, i in evaluated_runs(smoke_settings, RobustnessOptions()) if s == 0] == [0, 1, 2, 3, 4, 5]
     assert len(evaluated_runs(settings, RobustnessOptions(models_per_level=2))) == 2 * 3
 
 
@@ -113,7 +115,7 @@ def test_subsample_is_fixed_and_sorted():
 
 def test_bad_options_are_refused():
     with pytest.raises(SettingsError, match="unknown corruption"):
-        RobustnessOptions(corruptions=("snow",))
+        RobustnessOptions(corruptions=("rain",))
     with pytest.raises(SettingsError, match="severities"):
         RobustnessOptions(severities=(0,))
     with pytest.raises(SettingsError, match="epsilons"):

@@ -63,7 +63,7 @@ def test_paper_profiles_follow_the_paper():
     cifar, imagenet = get_profile("cifar10-wrn"), get_profile("imagenet-resnet50")
     assert (cifar.training.steps, cifar.training.batch_size) == (80_000, 128)
     assert (cifar.pruning.begin_step, cifar.pruning.end_step, cifar.pruning.frequency) == (1_000, 20_000, 2_000)
-    assert (imagenet.training.steps, imagenet.training.batch_size) == (32_000, 1024)
+    assert (imagenet.training.steps, imagenet.training.batch_size) == (32_000, 4096)  # the authors' code
     assert (imagenet.pruning.begin_step, imagenet.pruning.end_step, imagenet.pruning.frequency) == (1_000, 9_000, 500)
     for s in (cifar, imagenet):
         assert s.population.population_size == 30
@@ -130,11 +130,11 @@ def test_user_values_are_read_once_for_every_entry_point():
 
 def test_resolve_settings_keeps_the_dense_ratio_and_command_line_rebuilds_it():
     settings = resolve_settings("fashion-mnist", population_size="4", sparsities="0 0.9", data_dir="/d")
-    assert settings.population.size_at(0.0) == 8 and settings.population.sparsities == (0.0, 0.9)
+    assert settings.population.size_at(0.0) == 12 and settings.population.sparsities == (0.0, 0.9)
     command = command_line("robustness", settings, "res", RobustnessOptions(subsample=None, epsilons=(0.05,)))
     assert command == (
         "pruning-impact robustness --profile fashion-mnist --results res --population-size 4 "
-        "--dense-population-size 8 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05"
+        "--dense-population-size 12 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05"
     )
     assert command_line("train", get_profile("smoke"), "r") == "pruning-impact train --profile smoke --results r"
 

@@ -195,3 +195,54 @@ def test_top_k_classes_equals_a_full_stable_sort_with_many_classes_and_ties():
     for scores in (rng.normal(size=(500, 300)), np.round(rng.normal(size=(500, 300)), 1)):  # rare and frequent ties
         scores[::5, 7] = scores[::5, 9]
         np.testing.assert_array_equal(top_k_classes(scores, 5), np.argsort(-scores, axis=1, kind="stable")[:, :5])
+
+
+def test_the_population_shift_against_scipy_by_hand():
+    from pruning_impact.stats import class_level_tests
+
+    labels = np.array([0, 0, 1, 1])
+    dense = np.array([[0, 0, 1, 0], [0, 1, 1, 1], [0, 0, 0, 1]])  # accuracies 3/4, 3/4, 3/4
+    sparse = np.array([[0, 0, 1, 1], [1, 0, 1, 1], [1, 1, 1, 1]])  # accuracies 1, 3/4, 1/2
+    dense_class0, sparse_class0 = np.array([1, 0.5, 1]), np.array([1, 0.5, 0])
+    dense_accuracy, sparse_accuracy = np.array([0.75, 0.75, 0.75]), np.array([1, 0.75, 0.5])
+    for shift, dense_by, sparse_by in (
+        ("model", dense_accuracy, sparse_accuracy),
+        ("population", dense_accuracy.mean(), sparse_accuracy.mean()),
+    ):
+        table = class_level_tests(dense, sparse, labels, 2, shift=shift).set_index("class")
+        expected = scipy_stats.ttest_ind(sparse_class0 - sparse_by, dense_class0 - dense_by, equal_var=False)
+        assert table.loc[0, "t_statistic"] == pytest.approx(expected.statistic)
+        assert table.loc[0, "p_value"] == pytest.approx(expected.pvalue)
+    # the normalized difference does not depend on the shift; the test does
+    model = class_level_tests(dense, sparse, labels, 2, shift="model").set_index("class")
+    population = class_level_tests(dense, sparse, labels, 2, shift="population").set_index("class")
+    assert model.loc[0, "normalized_recall_difference"] == pytest.approx(
+        population.loc[0, "normalized_recall_difference"]
+    )
+    assert model.loc[0, "p_value"] != pytest.approx(population.loc[0, "p_value"])
+
+
+def test_empirical_p_and_holm_by_hand():
+    from pruning_impact.stats import empirical_p, holm
+
+    null = np.array([1.0, 2.0, 3.0, 4.0])
+    assert empirical_p(3.0, null, "greater") == pytest.approx(3 / 5)  # 3 and 4 are as extreme, plus one
+    assert empirical_p(0.5, null, "less") == pytest.approx(1 / 5)
+    assert np.isnan(empirical_p(1.0, np.array([np.nan])))
+    adjusted = holm([0.01, 0.04, np.nan, 0.03])
+    np.testing.assert_allclose(adjusted[[0, 3, 1]], [0.03, 0.06, 0.06])  # 3 tests: 0.01x3, max(0.03x2, .), 0.04x1
+    assert np.isnan(adjusted[2])
+
+
+def test_the_aa_calibration_equals_the_class_test_on_each_split():
+    from pruning_impact.stats import class_level_tests, disjoint_splits, null_calibration
+
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 4, 300)
+    dense = np.where(rng.random((10, 300)) < 0.8, labels, rng.integers(0, 4, (10, 300)))
+    calibration = null_calibration(dense, labels, 4, 4, repeats=6, seed=2, corrections=(None, "fdr_bh"))
+    for repeat, (a, b) in enumerate(disjoint_splits(10, 4, 6, 2)):
+        for correction in (None, "fdr_bh"):
+            expected = class_level_tests(dense[a], dense[b], labels, 4, correction=correction)["significant"].sum()
+            row = calibration[(calibration["repeat"] == repeat) & (calibration["correction"] == (correction or "none"))]
+            assert int(row["n_significant"].iloc[0]) == expected

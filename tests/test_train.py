@@ -67,3 +67,37 @@ def test_a_model_that_misses_its_sparsity_stops_training(smoke_settings, monkeyp
     monkeypatch.setattr(Pruner, "finalize", finalize_without_masks)
     with pytest.raises(RuntimeError, match="pruning to 0.9 failed: features.0: 72 of 72 weights are non-zero"):
         train_model(smoke_settings, 0.9, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("bn_weight_decay", [True, False])
+def test_batch_norm_weight_decay_option(bn_weight_decay):
+    import torch
+    from torch import nn
+
+    from pruning_impact.train import build_optimizer
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(3, 2))
+    with torch.no_grad():
+        model[1].weight.uniform_(0.5, 1.5), model[1].bias.uniform_(0.5, 1.5)
+    settings = TrainSettings(lr=0.5, momentum=0.9, weight_decay=0.1, bn_weight_decay=bn_weight_decay)
+    optimizer = build_optimizer(model, settings)
+    norm = {id(model[1].weight), id(model[1].bias)}
+    for group in optimizer.param_groups:
+        in_group = {id(p) for p in group["params"]}
+        if not bn_weight_decay and in_group & norm:
+            assert in_group == norm and group["weight_decay"] == 0.0
+        else:
+            assert group["weight_decay"] == 0.1
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    # with a zero gradient only weight decay moves a parameter: first Nesterov step is lr (1 + m) wd w
+    shrink = 1 - 0.5 * (1 + 0.9) * 0.1
+    for name, p in model.named_parameters():
+        is_norm = name.startswith("1.")
+        expected = before[name] if (is_norm and not bn_weight_decay) else before[name] * shrink
+        torch.testing.assert_close(p.detach(), expected)

@@ -4,10 +4,11 @@ Reads predictions through ``store``, computes with ``stats`` and ``pie`` (plain 
 the tables as CSV in the population's ``analysis/`` folder (``store.cached_tables``), where the book's
 notebooks read them (``read_analysis``). No torch: the analysis runs on predictions from anywhere.
 
-The dense population is the reference of every comparison. When it holds at least 2K models (K the
-sparse population size), the first K are the reference and every noise floor comes from two
-disjoint random groups of K dense models, so a floor and the comparison it calibrates use the same
-population sizes.
+The dense population is split by position (``PopulationSettings``): with 3K models (K the sparse
+population size), the first K are the reference of every comparison, random splits of the first 2K
+into two groups of K give every noise floor at the sparse populations' size, and the last K define
+nothing: they score the PIE sets and the noise-floor sets, so no set is scored by a model that chose
+it. Sparse models score the PIE sets of the other levels, held out too.
 """
 
 from __future__ import annotations
@@ -23,10 +24,18 @@ import pandas as pd
 
 from . import store
 from .errors import SettingsError
-from .pie import modal_labels, pie_counts, pie_evaluation, pie_noise_floor
+from .pie import (
+    Scorer,
+    modal_labels,
+    permutation_floor,
+    permuted_hardness_difference,
+    pie_counts,
+    pie_evaluation,
+    pie_noise_floor,
+)
 from .profiles import command_line
 from .provenance import provenance
-from .settings import AnalysisOptions, Settings
+from .settings import SHIFTS, AnalysisOptions, Settings
 from .stats import (
     calibration_summary,
     class_level_summary,
@@ -45,6 +54,9 @@ TABLES = (
     "pie_counts",
     "pie_noise_floor",
     "pie_evaluation",
+    "pie_permutations",
+    "pie_low_vs_high",
+    "shift_comparison",
     "examples",
 )
 
@@ -77,9 +89,29 @@ class Population:
         return self.top1[0.0][: self.reference_size]
 
     @property
+    def floor_pool(self) -> np.ndarray:
+        """The dense models whose random splits give every noise floor (the reference among them)."""
+        return self.top1[0.0][: self.settings.population.floor_pool_size]
+
+    @property
+    def held_out_dense(self) -> np.ndarray:
+        """Dense models outside the floor pool: they define no set and score them all ([0, N] when none)."""
+        return self.top1[0.0][self.settings.population.floor_pool_size :]
+
+    @property
     def floor_group_size(self) -> int:
         """Size of each of the two disjoint dense groups behind a noise floor."""
-        return min(self.reference_size, len(self.top1[0.0]) // 2)
+        return min(self.reference_size, len(self.floor_pool) // 2)
+
+    def scorers(self) -> list[Scorer]:
+        """Every group that scores PIE sets: the dense reference (it defines every PIE_t: the paper's
+        figure), the held-out dense models, and each sparse level (it defines only its own PIE_t)."""
+        levels = frozenset(self.sparse_levels)
+        groups = [Scorer("dense reference", 0.0, self.dense_reference, levels)]
+        if len(self.held_out_dense):
+            groups.append(Scorer("dense held-out", 0.0, self.held_out_dense, frozenset()))
+        groups += [Scorer(f"sparse {s:.2f}", s, self.top1[s], frozenset({s})) for s in self.sparse_levels]
+        return groups
 
 
 def load_population(results_dir: str | Path, settings: Settings) -> Population:
@@ -117,26 +149,40 @@ def model_accuracy_table(population: Population) -> pd.DataFrame:
 def analyze(population: Population, options: AnalysisOptions | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the analysis (see ``TABLES``), without touching the disk."""
     options = options or AnalysisOptions()
-    correction, alpha, repeats, seed = options.correction, options.alpha, options.repeats, options.seed
+    alpha, repeats, seed, shift = options.alpha, options.repeats, options.seed, options.shift
     labels, num_classes, names = population.labels, population.num_classes, population.class_names
-    reference = population.dense_reference
+    reference, pool, group = population.dense_reference, population.floor_pool, population.floor_group_size
     sparse = {s: population.top1[s] for s in population.sparse_levels}
-    corrections = (None, correction) if correction else (None,)
+    corrections = (None, options.correction) if options.correction else (None,)
 
-    summary, tests = class_level_summary(reference, sparse, labels, num_classes, alpha, corrections, names)
+    summary, tests = class_level_summary(reference, sparse, labels, num_classes, alpha, corrections, names, shift=shift)
     tests["class_name"] = tests["class_name"].astype(str)
-    group = population.floor_group_size
     tables: dict[str, pd.DataFrame] = {"class_summary": summary, "class_tests": tests}
-    if len(population.top1[0.0]) >= 4 and group >= 2:
+    tables["shift_comparison"] = pd.concat(
+        [
+            (
+                summary
+                if other == shift
+                else class_level_summary(reference, sparse, labels, num_classes, alpha, (None,), names, shift=other)[0]
+            )
+            .query("correction == 'none'")[["sparsity", "n_significant", "n_increase", "n_decrease"]]
+            .assign(shift=other)
+            for other in SHIFTS
+        ],
+        ignore_index=True,
+    )
+    if len(pool) >= 4 and group >= 2:
         tables["aa_calibration"] = null_calibration(
-            population.top1[0.0], labels, num_classes, group, repeats, seed, alpha, corrections
+            pool, labels, num_classes, group, repeats, seed, alpha, corrections, shift=shift
         )
     else:
-        tables["aa_calibration"] = pd.DataFrame(columns=["repeat", "correction", "half_size", "n_significant"])
+        tables["aa_calibration"] = pd.DataFrame(
+            columns=["repeat", "correction", "half_size", "n_significant", "mean_abs_difference"]
+        )
     tables["pie_noise_floor"] = (
-        pie_noise_floor(population.top1[0.0], group, repeats, seed)
+        pie_noise_floor(pool, group, repeats, seed, scorers=population.held_out_dense, labels=labels)
         if group >= 1
-        else pd.DataFrame(columns=["repeat", "half_size", "n_pie", "pie_fraction"])
+        else pd.DataFrame(columns=["repeat", "half_size", "n_pie", "pie_fraction", "held_out_top1"])
     )
 
     counts = pie_counts(reference, sparse)
@@ -147,8 +193,26 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
 
     dense_modes = modal_labels(reference)
     masks = {s: modal_labels(p) != dense_modes for s, p in sparse.items()}
-    evaluated = {0.0: reference, **sparse}
-    tables["pie_evaluation"] = pie_evaluation(masks, evaluated, labels, options.random_samples, seed)
+    tables["pie_evaluation"] = pie_evaluation(masks, population.scorers(), labels, options.random_samples, seed)
+    held_out = population.held_out_dense
+    tables["pie_permutations"] = pd.concat(
+        [
+            # each level its own permutations (seeded by its position), so levels do not share re-splits
+            permutation_floor(reference, p, options.permutations, [seed, index], held_out, labels).assign(sparsity=s)
+            for index, (s, p) in enumerate(sparse.items())
+        ]
+        or [pd.DataFrame(columns=["repeat", "n_pie", "held_out_top1", "sparsity"])],
+        ignore_index=True,
+    )
+    levels = sorted(sparse)
+    difference = (
+        permuted_hardness_difference(
+            reference, sparse[levels[0]], sparse[levels[-1]], held_out, labels, options.permutations, seed
+        )
+        if len(levels) >= 2 and len(held_out)
+        else np.array([])
+    )
+    tables["pie_low_vs_high"] = pd.DataFrame({"repeat": np.arange(len(difference)), "difference": difference})
 
     tables["model_accuracies"] = model_accuracy_table(population)
     toplines = topline_table(population.top1, labels, population.top5)

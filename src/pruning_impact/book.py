@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from .analysis import read_analysis, run_analysis
 from .errors import PruningImpactError
 from .profiles import resolve_settings
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
+from .simulation import BOOK_SIMULATIONS, run_calibration
+from .simulation import calibration_folder as calibration_folder_of
 
 DATASET_LABELS = {
     "fashion-mnist": "Fashion-MNIST",
@@ -82,9 +85,7 @@ class Chapter:
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
-        from myst_nb import glue
-
-        glue(name, value.item() if hasattr(value, "item") else value, display=False)
+        glue(name, value)
 
     def glue_all(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -120,13 +121,7 @@ class Chapter:
 
     def show_table(self, table: pd.DataFrame, name: str, caption: str, digits: int = 4) -> None:
         """Display ``table`` as a numbered MyST table labelled ``name``."""
-        from IPython.display import Markdown, display
-
-        display(
-            Markdown(
-                f":::{{table}} {caption} {self.describe()}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"
-            )
-        )
+        show_table(table, name, f"{caption} {self.describe()}", digits)
 
     def show_note(self, text: str) -> None:
         """Display a line of Markdown (for a table or figure that does not apply to this population)."""
@@ -154,6 +149,20 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
 def _set(values: dict[str, Any]) -> dict[str, Any]:
     """The parameters a reader set: None means "not set" (the profile's or the package's default)."""
     return {name: value for name, value in values.items() if value is not None}
+
+
+def glue(name: str, value: Any) -> None:
+    """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
+    from myst_nb import glue as myst_glue
+
+    myst_glue(name, value.item() if hasattr(value, "item") else value, display=False)
+
+
+def show_table(table: pd.DataFrame, name: str, caption: str, digits: int = 4) -> None:
+    """Display ``table`` as a numbered MyST table labelled ``name``."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f":::{{table}} {caption}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"))
 
 
 def open_chapter(
@@ -293,8 +302,10 @@ def build_book(
     overrides: dict[str, Any] | None = None,
     analysis: AnalysisOptions = AnalysisOptions(),
     robustness: RobustnessOptions = RobustnessOptions(),
+    calibration_simulations: int = BOOK_SIMULATIONS,
 ) -> Path:
-    """Train (or load) the population, analyse it, evaluate its robustness, execute every notebook into
+    """Train (or load) the population, analyse it, evaluate its robustness, calibrate the verdict rules on
+    ``calibration_simulations`` simulated populations per scenario, execute every notebook into
     ``<book_root>/book`` and build the HTML into ``<book_root>/_build/html``; return its index page.
 
     ``overrides`` are ``resolve_settings``'s (population sizes, sparsities, seed, data_dir, device).
@@ -311,6 +322,7 @@ def build_book(
         "profile": profile,
         "results_dir": str(Path(results_dir).resolve()),
         **notebook_parameters(overrides, analysis, robustness),
+        "calibration_simulations": calibration_simulations,
     }
     sources = store.notebook_sources(root)
     if not sources:
@@ -328,8 +340,10 @@ def build_book(
     robustness_folder = store.robustness_tables_dir(
         store.population_dir(results_dir, settings), options_key(robustness)
     )
+    run_calibration(results_dir, calibration_simulations, workers=os.cpu_count() or 1, progress=progress)
+    calibration_folder, _ = calibration_folder_of(results_dir, calibration_simulations)
     inputs_digest = hashlib.sha256(
-        store.fingerprint([folder, robustness_folder]).encode() + _package_digest().encode()
+        store.fingerprint([folder, robustness_folder, calibration_folder]).encode() + _package_digest().encode()
     ).hexdigest()
     assemble(root, book_root)
     for source in sources:

@@ -7,12 +7,13 @@ or a description lives in one place; every value goes through ``settings.convert
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 from typing import Any, get_args, get_origin
 
 from . import store
-from .errors import PruningImpactError
+from .errors import PruningImpactError, SettingsError
 from .profiles import DEFAULT_PROFILE, PROFILES, resolve_settings
 from .settings import (
     AnalysisOptions,
@@ -190,10 +191,24 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .simulation import run_calibration, summary
+
+    if args.simulations < 1 or args.workers < 1:
+        raise SettingsError("--simulations and --workers must be >= 1")
+    rates = run_calibration(args.results, args.simulations, args.seed, args.workers, progress=not args.quiet)
+    print(rates.round(3).to_string(index=False))
+    result = summary(rates)
+    print(f"null_max={result['null_max']:.3f} planted_min={result['planted_min']:.3f}")
+    return 0
+
+
 def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_book
 
     settings_from_args(args)  # validates the overrides before anything runs
+    if args.calibration_simulations < 1:
+        raise SettingsError("--calibration-simulations must be >= 1")
     index = build_book(
         args.profile,
         root=args.root,
@@ -203,6 +218,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         overrides=overrides_from_args(args),
         analysis=options_from_args(args, AnalysisOptions),
         robustness=options_from_args(args, RobustnessOptions),
+        calibration_simulations=args.calibration_simulations,
     )
     print(f"The book is built: open {index}")
     return 0
@@ -210,6 +226,7 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .book import ANALYSIS_PARAMETERS, ROBUSTNESS_PARAMETERS
+    from .simulation import BOOK_SIMULATIONS
 
     parser = argparse.ArgumentParser(prog="pruning-impact", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(robust, RobustnessOptions)
     robust.add_argument("--quiet", action="store_true", help="no progress bars")
     robust.set_defaults(func=cmd_robustness)
+    calibrate = commands.add_parser(
+        "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
+    )
+    calibrate.add_argument("--results", default="results", help="results folder (default: results)")
+    calibrate.add_argument("--simulations", type=int, default=BOOK_SIMULATIONS, help="populations per scenario")
+    calibrate.add_argument("--seed", type=int, default=0, help="seed of the simulations")
+    calibrate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bars")
+    calibrate.set_defaults(func=cmd_calibrate)
     book = commands.add_parser(
         "book",
         help="train or load the population, analyse it, evaluate its robustness, execute the notebooks, build the HTML",
@@ -239,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--root", default=".", help="the repository (with notebooks/, book/, _config.yml); default .")
     book.add_argument("--output", help="build the book in this folder instead of the repository")
     book.add_argument("--no-train", action="store_true", help="only use models that are already trained")
+    book.add_argument(
+        "--calibration-simulations",
+        type=int,
+        default=BOOK_SIMULATIONS,
+        help=f"simulated populations per scenario behind the rules' error rates (default {BOOK_SIMULATIONS})",
+    )
     book.set_defaults(func=cmd_book)
     return parser
 

@@ -1,134 +1,12 @@
-"""The paper's three findings, each judged from this population's tables: reproduced, not reproduced
-or inconclusive, with the statistic behind the verdict. Rules are fixed in code, never by hand."""
+"""The paper's reported numbers beside this population's, on common scales (the verdicts on its claims
+are in ``verdicts``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from . import paper
-
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_EVALUATED = (
-    "reproduced",
-    "not reproduced",
-    "inconclusive",
-    "not evaluated",
-)
-
-FINDINGS = {
-    1: "Pruning does not hit all classes alike: some classes lose (or gain) accuracy relative to the model's average.",
-    2: "The examples whose prediction pruning changes (PIEs) are harder for dense and pruned models alike.",
-    3: "Pruned models are less robust to image corruptions and adversarial examples.",
-}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    number: int
-    finding: str
-    verdict: str
-    statistic: str
-
-
-def class_finding(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, correction: str) -> Verdict:
-    """Reproduced when, after ``correction``, more classes are significant at some sparsity than in any
-    dense-vs-dense split; not reproduced when even the uncorrected counts stay within the 95% range of
-    the dense-vs-dense splits at every sparsity; inconclusive otherwise."""
-
-    def observed(corr: str) -> pd.Series:
-        return class_summary[class_summary["correction"] == corr].set_index("sparsity")["n_significant"]
-
-    def chance(corr: str) -> pd.Series:
-        return aa_calibration.loc[aa_calibration["correction"] == corr, "n_significant"]
-
-    corrected, raw = observed(correction), observed("none")
-    if corrected.empty or raw.empty or chance("none").empty:
-        return Verdict(1, FINDINGS[1], INCONCLUSIVE, "too few models for the test and its dense-vs-dense calibration")
-    best_t = corrected.idxmax()
-    chance_max = chance(correction).max() if not chance(correction).empty else np.nan
-    raw_high = np.percentile(chance("none"), 97.5)
-    text = (
-        f"most significant classes after {correction}: {corrected.max()} at t = {best_t:.2f} "
-        f"(dense-vs-dense splits: at most {chance_max:.0f}); uncorrected: {raw.max()} at t = {raw.idxmax():.2f} "
-        f"(dense-vs-dense 97.5th percentile: {raw_high:.1f})"
-    )
-    if corrected.max() >= 1 and corrected.max() > chance_max:
-        return Verdict(1, FINDINGS[1], REPRODUCED, text)
-    if (raw <= raw_high).all():
-        return Verdict(1, FINDINGS[1], NOT_REPRODUCED, text)
-    return Verdict(1, FINDINGS[1], INCONCLUSIVE, text)
-
-
-def pie_finding(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, evaluation: pd.DataFrame) -> Verdict:
-    """Reproduced when the PIE count at the highest sparsity exceeds the dense-vs-dense 97.5th percentile
-    and, for every t with PIEs, both the dense and the t-sparse models score below the 95% interval of
-    random samples of the same size on PIE_t; not reproduced when the dense models score on PIE_t at
-    least their random-sample mean for some t; inconclusive otherwise."""
-    if pie_counts.empty or evaluation.empty:
-        return Verdict(2, FINDINGS[2], INCONCLUSIVE, "no PIE was found")
-    highest = pie_counts.loc[pie_counts["sparsity"].idxmax()]
-    floor_high = np.percentile(noise_floor["n_pie"], 97.5) if len(noise_floor) else np.nan
-    harder, easier, details = True, False, []
-    for t in sorted(evaluation["pie_sparsity"].unique()):
-        for model_t in (0.0, t):
-            rows = evaluation[(evaluation["pie_sparsity"] == t) & (evaluation["model_sparsity"] == model_t)]
-            pie_row, random_row = rows[rows["subset"] == "pie"], rows[rows["subset"] == "random"]
-            if pie_row.empty or random_row.empty:
-                continue
-            pie_acc, random_low = pie_row["top1_mean"].iloc[0], random_row["ci_low"].iloc[0]
-            harder &= bool(pie_acc < random_low)
-            if model_t == 0.0:
-                easier |= bool(pie_acc >= random_row["top1_mean"].iloc[0])
-                details.append(
-                    f"t = {t:.2f}: dense {pie_acc:.3f} on PIEs vs {random_row['top1_mean'].iloc[0]:.3f} on random"
-                )
-    excess = bool(highest["n_pie"] > floor_high)
-    text = (
-        f"{int(highest['n_pie'])} PIEs at t = {highest['sparsity']:.2f} vs a dense-vs-dense 97.5th percentile of "
-        f"{floor_high:.1f}; " + "; ".join(details)
-    )
-    if excess and harder:
-        return Verdict(2, FINDINGS[2], REPRODUCED, text)
-    if easier:
-        return Verdict(2, FINDINGS[2], NOT_REPRODUCED, text)
-    return Verdict(2, FINDINGS[2], INCONCLUSIVE, text)
-
-
-def robustness_finding(robustness: pd.DataFrame | None, alpha: float = 0.05) -> Verdict:
-    """From per-model robustness (columns ``sparsity``, ``model``, ``relative_top1``: corrupted top-1 over
-    clean top-1, averaged over corruptions): reproduced when the most sparse models keep significantly
-    less of their accuracy than the dense ones (one-sided Welch's t-test at ``alpha``), not reproduced
-    when they keep as much or more on average, inconclusive otherwise. Without such a table the
-    finding is not evaluated."""
-    if robustness is None or robustness.empty:
-        return Verdict(3, FINDINGS[3], NOT_EVALUATED, "no robustness tables for this population yet")
-    highest = robustness["sparsity"].max()
-    dense = robustness.loc[robustness["sparsity"] == 0, "relative_top1"].to_numpy()
-    sparse = robustness.loc[robustness["sparsity"] == highest, "relative_top1"].to_numpy()
-    if len(dense) < 2 or len(sparse) < 2 or highest == 0:
-        return Verdict(3, FINDINGS[3], INCONCLUSIVE, "fewer than two models on a side")
-    test = scipy_stats.ttest_ind(sparse, dense, equal_var=False, alternative="less")
-    text = (
-        f"relative top-1 under corruption: dense {dense.mean():.3f}, t = {highest:.2f} {sparse.mean():.3f} "
-        f"(one-sided Welch p = {test.pvalue:.2g}, K = {len(dense)} and {len(sparse)})"
-    )
-    if test.pvalue < alpha:
-        return Verdict(3, FINDINGS[3], REPRODUCED, text)
-    if sparse.mean() >= dense.mean():
-        return Verdict(3, FINDINGS[3], NOT_REPRODUCED, text)
-    return Verdict(3, FINDINGS[3], INCONCLUSIVE, text)
-
-
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"finding": v.number, "claim (paraphrased)": v.finding, "verdict": v.verdict, "evidence": v.statistic}
-            for v in verdicts
-        ]
-    )
 
 
 def reproduced_fractions(toplines: pd.DataFrame, num_classes: int, num_test: int, label: str) -> pd.DataFrame:
@@ -187,4 +65,26 @@ def robustness_vs_paper(table5: pd.DataFrame, label: str) -> pd.DataFrame:
             f"{label}, t = 0": [ours[(n, 0.0)] for n in names],
             f"{label}, t = {top_t:.2f}": [ours[(n, top_t)] for n in names],
         }
+    )
+
+
+def shifts_vs_paper(shift_comparison: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Significant classes per sparsity (uncorrected) as the paper's Tables 1 and 4 report them, beside this
+    population's under both shifts: each model's own top-1 (the paper's text) and its population's mean
+    top-1 (the authors' code). Cells read "# signif. (# incr. / # decr.)"."""
+
+    def cell(table: pd.DataFrame, t: float) -> str:
+        if t not in table.index:
+            return "-"
+        row = table.loc[t]
+        return f"{int(row['n_increase'] + row['n_decrease'])} ({int(row['n_increase'])} / {int(row['n_decrease'])})"
+
+    reported = {
+        "ImageNet (paper)": paper.IMAGENET_CLASS_SUMMARY.set_index("sparsity"),
+        "CIFAR-10 (paper)": paper.CIFAR10_CLASS_SUMMARY.set_index("sparsity"),
+    }
+    ours = {f"{label}, shift: {shift}": part.set_index("sparsity") for shift, part in shift_comparison.groupby("shift")}
+    levels = sorted(set(shift_comparison["sparsity"]) | set(paper.IMAGENET_CLASS_SUMMARY["sparsity"]))
+    return pd.DataFrame(
+        {"t": levels, **{name: [cell(table, t) for t in levels] for name, table in {**reported, **ours}.items()}}
     )

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
-from .settings import CORRUPTIONS  # the 15 names, in Hendrycks & Dietterich's order
+from .settings import CORRUPTIONS, PUBLISHED_ONLY_CORRUPTIONS  # the 15 names, in Hendrycks & Dietterich's order
 
 CONSTANTS_VERSION = 1  # bump when a constant or a function changes: cached corrupted sets are renamed
 
@@ -330,6 +330,11 @@ FUNCTIONS: dict[str, Callable] = {name: globals()[name] for name in CORRUPTIONS}
 
 def corrupt(images: np.ndarray, name: str, severity: int, seed: int = 0) -> np.ndarray:
     """Corrupt uint8 images [N, H, W] or [N, H, W, C]; same shape and dtype out, deterministic for ``seed``."""
+    if name in PUBLISHED_ONLY_CORRUPTIONS:
+        raise ValueError(
+            f"{name} cannot be generated: it overlays photographs of snow and frost that this project does not "
+            "have; it is read only from a published set (CIFAR-10-C, ImageNet-C), see robustness_sets"
+        )
     if name not in FUNCTIONS:
         raise ValueError(f"unknown corruption {name!r}; choose one of: {', '.join(CORRUPTIONS)}")
     if not isinstance(severity, (int, np.integer)) or not 1 <= severity <= 5:

@@ -85,4 +85,6 @@ def build_model(settings: ModelSettings, image_shape: tuple[int, int, int], num_
         return WideResNet(settings.depth, settings.widen_factor, num_classes, in_channels)
     from torchvision.models import resnet50
 
-    return resnet50(weights=None, num_classes=num_classes)
+    # zero_init_residual: torchvision zeroes bn3 (the gamma of the batch norm before the addition) of
+    # every bottleneck block, as the authors' resnet_model.py does with init_zero=True
+    return resnet50(weights=None, num_classes=num_classes, zero_init_residual=settings.zero_init_residual)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 SOURCE = "Hooker et al., Selective Brain Damage: Measuring the Disparate Impact of Model Pruning"
+POPULATION_SIZE = 30  # K, models per sparsity level in every population of the paper (Sections 2 and 3)
 
 # Table 2: ImageNet ResNet-50, K = 30 per level, 1,000 classes, 50,000 test images.
 IMAGENET_TOPLINES = pd.DataFrame(
@@ -73,6 +74,8 @@ IMAGENET_C_TABLE5 = pd.DataFrame(
     columns=["corruption", "sparsity", "top1", "top5", "relative_top1", "relative_top5"],
 ).astype({"sparsity": float, "top1": float, "top5": float, "relative_top1": float, "relative_top5": float})
 IMAGENET_C_TABLE5[["relative_top1", "relative_top5"]] /= 100
+# The ten corruptions Table 5 lists (of the 15 evaluated for Figure 7), in its order.
+TABLE5_CORRUPTIONS: tuple[str, ...] = tuple(IMAGENET_C_TABLE5["corruption"].drop_duplicates())
 
 
 def reported_fractions() -> pd.DataFrame:

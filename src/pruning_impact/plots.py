@@ -164,26 +164,50 @@ def pie_counts_figure(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, title
     return fig
 
 
-def pie_evaluation_figure(evaluation: pd.DataFrame, model_sparsities: Sequence[float], title: str = ""):
+def pie_evaluation_figure(
+    evaluation: pd.DataFrame, scorers: Sequence[str], floor: pd.DataFrame | None = None, title: str = ""
+):
     """Figures 4 and 10: top-1 on PIE_t, non-PIE_t and random samples, against the t PIEs were found at.
 
-    One panel per evaluated population (``model_sparsities``); bands are the 95% intervals.
+    One panel per scoring group (``scorers``, the ``scorer`` names of ``pie.pie_evaluation``); bands are the
+    95% intervals. PIE points are filled where the group is held out from PIE_t's definition and hollow
+    where its models chose PIE_t. With ``floor`` (the noise-floor table with ``held_out_top1``), the
+    held-out dense panel also shows its accuracy on dense-vs-dense disagreement sets.
     """
-    fig, axes = plt.subplots(
-        1, len(model_sparsities), figsize=(4.2 * len(model_sparsities), 3.8), sharey=True, squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(scorers), figsize=(4.2 * len(scorers), 3.8), sharey=True, squeeze=False)
     palette = dict(zip(SUBSET_LABELS, sns.color_palette("colorblind", 3)))
-    for ax, model_sparsity in zip(axes[0], model_sparsities):
-        part = evaluation[evaluation["model_sparsity"] == model_sparsity]
+    for ax, scorer in zip(axes[0], scorers):
+        part = evaluation[evaluation["scorer"] == scorer]
         for subset, label in SUBSET_LABELS.items():
             rows = part[part["subset"] == subset].sort_values("pie_sparsity")
             if rows.empty:
                 continue
             x = [_percent(s) for s in rows["pie_sparsity"]]
-            ax.plot(x, rows["top1_mean"], marker="o", color=palette[subset], label=label)
+            ax.plot(x, rows["top1_mean"], color=palette[subset], label=label)
+            held = (rows["role"] == "held-out").to_numpy()
+            for mask, face in ((held, palette[subset]), (~held, "white")):
+                ax.scatter(
+                    np.array(x)[mask],
+                    rows["top1_mean"].to_numpy()[mask],
+                    color=palette[subset],
+                    facecolor=face,
+                    zorder=3,
+                )
             ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=palette[subset], alpha=0.2)
-        kind = "dense" if model_sparsity == 0 else f"{_percent(model_sparsity)}-sparse"
-        ax.set(xlabel="PIE$_t$ identified at sparsity t", title=f"{kind} models", ylim=(0, 1.02))
+        if floor is not None and scorer == "dense held-out" and floor["held_out_top1"].notna().any():
+            values = floor["held_out_top1"].dropna()
+            low, high = np.percentile(values, [2.5, 97.5])
+            ax.axhspan(low, high, color="grey", alpha=0.25)
+            ax.axhline(values.mean(), color="black", linestyle="--", linewidth=1, label="dense-vs-dense sets")
+        roles = set(part["role"])
+        kind = (
+            "chose every PIE_t"
+            if roles == {"defining"}
+            else "held out"
+            if roles == {"held-out"}
+            else "hollow: chose it"
+        )
+        ax.set(xlabel="PIE$_t$ identified at sparsity t", title=f"{scorer} ({kind})", ylim=(0, 1.02))
     axes[0][0].set_ylabel("top-1 accuracy")
     axes[0][-1].legend(fontsize="small", loc="lower right")
     if title:
@@ -255,5 +279,40 @@ def robustness_figure(table5: pd.DataFrame, adversarial: pd.DataFrame, title: st
     axes[1].legend(fontsize="x-small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def natural_shift_figure(relative: pd.DataFrame, title: str = ""):
+    """Figure 7 (left): top-1 and top-5 on a natural distribution-shift set (ImageNet-A, CIFAR-10.1) relative
+    to clean accuracy, against sparsity: the mean over the models of each sparsity and its 95% t-interval.
+    ``relative`` is ``robustness_tables.natural_relative``'s table (sparsity, model, set, relative_top1,
+    relative_top5)."""
+    from scipy import stats as scipy_stats
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    if relative.empty:
+        ax.text(0.5, 0.5, "no natural distribution-shift set", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        fig.suptitle(title)
+        return fig
+    sets = sorted(relative["set"].unique())
+    palette = sns.color_palette("colorblind", 2)
+    for set_name in sets:
+        part = relative[relative["set"] == set_name]
+        for color, metric in zip(palette, ("relative_top1", "relative_top5")):
+            summary = part.groupby("sparsity")[metric].agg(["mean", "sem", "count"]).sort_index()
+            half = summary["sem"].fillna(0) * scipy_stats.t.ppf(0.975, np.maximum(summary["count"] - 1, 1))
+            x = summary.index.to_numpy() * 100
+            name = metric.replace("relative_top", "top-")
+            label = name if len(sets) == 1 else f"{set_name} {name}"
+            ax.plot(x, summary["mean"], marker="o", markersize=4, color=color, label=label)
+            ax.fill_between(x, summary["mean"] - half, summary["mean"] + half, color=color, alpha=0.2)
+    ax.set(
+        xlabel="sparsity t (%)",
+        ylabel="accuracy on the set / clean accuracy",
+        title=title or f"{' and '.join(sets)} (mean and 95% interval over models)",
+    )
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -51,12 +51,13 @@ def options_key(options: RobustnessOptions) -> str:
 
 
 def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
-    """(sparsity, index) of the models evaluated: the dense reference models (as in the analysis) and every
-    model of each sparse level, or ``options.models_per_level`` of each."""
+    """(sparsity, index) of the models evaluated: the dense floor pool (the reference and its partner, so
+    that the robustness rule can be calibrated on dense-vs-dense splits) and every model of each sparse
+    level, or ``options.models_per_level`` of each."""
     pop = settings.population
     runs = []
     for sparsity in sorted(pop.sparsities):
-        default = pop.reference_size if sparsity == 0 else pop.size_at(sparsity)
+        default = pop.floor_pool_size if sparsity == 0 else pop.size_at(sparsity)
         runs += [(sparsity, i) for i in range(min(options.models_per_level or default, pop.size_at(sparsity)))]
     return runs
 
@@ -228,7 +229,7 @@ def build_tables(
         clean[run] = store.load_npy(folder / store.CLEAN_TOP5_FILE)
         corrupted[run] = {
             (name, severity): store.load_npy(folder / store.corrupted_top5_file(name, severity))
-            for name in options.corruptions
+            for name in sources
             for severity in options.severities
         }
         adv_clean[run] = store.load_npy(folder / store.ADVERSARIAL_CLEAN_FILE)

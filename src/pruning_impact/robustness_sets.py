@@ -3,7 +3,14 @@
 and the dataset's natural distribution-shift set (CIFAR-10.1, ImageNet-A) where present.
 
 The loaders follow each published set's layout as its authors distribute it and return uint8 images
-[N, H, W, 3] and labels, ready for ``data.images_to_input``.
+[N, H, W, 3] and labels, ready for ``data.images_to_input``. Given the subsample's indices they read only
+those images: a CIFAR-10-C array is memory-mapped and indexed, and of an ImageNet-C folder only the files
+at those indices are decoded (the others are only listed, for their labels).
+
+Snow and frost (``settings.PUBLISHED_ONLY_CORRUPTIONS``) overlay photographs that this project does not
+have, so they cannot be generated: they are evaluated only from a published set. The default corruption
+list (the 15 that can be generated) gains them wherever the published set holds them
+(``available_corruptions``); asking for them by name without a published set is a clear error.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from tqdm import tqdm
 from . import store
 from .corruptions import CONSTANTS_VERSION, corrupt
 from .data import ImageData
-from .errors import DataError
-from .settings import CORRUPTIONS, DataSettings, RobustnessOptions
+from .errors import DataError, SettingsError
+from .settings import CORRUPTIONS, KNOWN_CORRUPTIONS, PUBLISHED_ONLY_CORRUPTIONS, DataSettings, RobustnessOptions
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 
@@ -31,9 +38,9 @@ def _check_severity(severity: int) -> None:
 # ----------------------------------------------------------------------------- published sets
 
 
-def load_cifar10_c(root: str | Path, corruption: str, severity: int) -> tuple[np.ndarray, np.ndarray]:
-    """CIFAR-10-C (Hendrycks & Dietterich): ``<root>/<corruption>.npy`` holds the five severities one after
-    another ([5 * 10000, 32, 32, 3]) and ``<root>/labels.npy`` their labels."""
+def _cifar10_c_arrays(root: str | Path, corruption: str, severity: int) -> tuple[np.ndarray, np.ndarray]:
+    """One severity of a CIFAR-10-C corruption: its images still memory-mapped (nothing read yet) and its
+    labels (int64)."""
     _check_severity(severity)
     root = Path(root)
     images_path, labels_path = store.cifar10_c_files(root, corruption)
@@ -51,7 +58,27 @@ def load_cifar10_c(root: str | Path, corruption: str, severity: int) -> tuple[np
         )
     per = len(images) // 5
     part = slice((severity - 1) * per, severity * per)
-    return np.asarray(images[part], dtype=np.uint8), labels[part].astype(np.int64)
+    return images[part], labels[part].astype(np.int64)
+
+
+def load_cifar10_c(
+    root: str | Path, corruption: str, severity: int, indices: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-10-C (Hendrycks & Dietterich): ``<root>/<corruption>.npy`` holds the five severities one after
+    another ([5 * 10000, 32, 32, 3]) and ``<root>/labels.npy`` their labels. With ``indices`` (into one
+    severity), only those images are read from the memory-mapped file, and their labels returned."""
+    images, labels = _cifar10_c_arrays(root, corruption, severity)
+    if indices is None:
+        return np.asarray(images, dtype=np.uint8), labels
+    indices = _checked_indices(indices, len(labels))
+    return np.asarray(images[indices], dtype=np.uint8), labels[indices]
+
+
+def _checked_indices(indices: np.ndarray, size: int) -> np.ndarray:
+    indices = np.asarray(indices, dtype=np.int64)
+    if len(indices) and (indices.min() < 0 or indices.max() >= size):
+        raise IndexError(f"indices out of range for a set of {size} images")
+    return indices
 
 
 def load_cifar10_1(root: str | Path, version: str = "v6") -> tuple[np.ndarray, np.ndarray]:
@@ -67,41 +94,79 @@ def load_cifar10_1(root: str | Path, version: str = "v6") -> tuple[np.ndarray, n
     return images.astype(np.uint8), labels.astype(np.int64)
 
 
-def _read_folder(folder: Path, class_names: tuple[str, ...], size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    from PIL import Image
-
+def _list_folder(folder: Path, class_names: tuple[str, ...]) -> tuple[list[Path], np.ndarray]:
+    """The image files of ``<folder>/<class>/`` in the test set's order (sorted class folders, then sorted
+    file names, as torchvision's ImageFolder orders them) and their labels, without opening any."""
     index = {name: i for i, name in enumerate(class_names)}
-    images, labels = [], []
+    paths, labels = [], []
     for class_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         if class_dir.name not in index:
             raise DataError(f"{class_dir} is not one of the model's classes (e.g. {class_names[0]})")
-        for path in sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            with Image.open(path) as img:
-                img = img.convert("RGB")
-                if size is not None and img.size != (size, size):
-                    img = img.resize((size, size), Image.BILINEAR)
-                images.append(np.asarray(img, dtype=np.uint8))
-            labels.append(index[class_dir.name])
-    if not images:
+        files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths += files
+        labels += [index[class_dir.name]] * len(files)
+    if not paths:
         raise DataError(f"no images found under {folder}")
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
+    return paths, np.asarray(labels, dtype=np.int64)
 
 
-def load_imagenet_c(
-    root: str | Path, corruption: str, severity: int, class_names: tuple[str, ...]
+def _decode_image(path: Path, size: int | None) -> np.ndarray:
+    """One image file as uint8 RGB [H, W, 3], resized to ``size`` x ``size`` when given."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            if size is not None and img.size != (size, size):
+                img = img.resize((size, size), Image.BILINEAR)
+            return np.asarray(img, dtype=np.uint8)
+    except OSError as error:
+        raise DataError(f"cannot read the image {path}: {error}") from error
+
+
+def _decode(paths: list[Path], size: int | None) -> np.ndarray:
+    if not paths:
+        side = size or 224
+        return np.zeros((0, side, side, 3), np.uint8)
+    return np.stack([_decode_image(path, size) for path in paths])
+
+
+def _read_folder(
+    folder: Path, class_names: tuple[str, ...], size: int | None, indices: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """ImageNet-C: ``<root>/<corruption>/<severity>/<wnid>/*.JPEG`` (224x224); labels index ``class_names``
-    (the sorted ImageNet wnids the models were trained on)."""
+    """The images of a class-folder tree and their labels; with ``indices``, only the files at those
+    positions of the test set's order are decoded."""
+    paths, labels = _list_folder(folder, class_names)
+    if indices is None:
+        return _decode(paths, size), labels
+    indices = _checked_indices(indices, len(paths))
+    return _decode([paths[i] for i in indices], size), labels[indices]
+
+
+def _imagenet_c_folder(root: str | Path, corruption: str, severity: int) -> Path:
     _check_severity(severity)
-    if corruption not in CORRUPTIONS:
-        raise ValueError(f"unknown corruption {corruption!r}; ImageNet-C has: {', '.join(CORRUPTIONS)}")
+    if corruption not in KNOWN_CORRUPTIONS:
+        raise ValueError(f"unknown corruption {corruption!r}; ImageNet-C has: {', '.join(KNOWN_CORRUPTIONS)}")
     folder = store.imagenet_c_folder(Path(root), corruption, severity)
     if not folder.is_dir():
         raise DataError(
             f"ImageNet-C not found at {folder}; unpack ImageNet-C so that "
             "<root>/<corruption>/<severity>/<wnid>/ holds the images"
         )
-    return _read_folder(folder, class_names, None)
+    return folder
+
+
+def load_imagenet_c(
+    root: str | Path,
+    corruption: str,
+    severity: int,
+    class_names: tuple[str, ...],
+    indices: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ImageNet-C: ``<root>/<corruption>/<severity>/<wnid>/*.JPEG`` (224x224); labels index ``class_names``
+    (the sorted ImageNet wnids the models were trained on). With ``indices`` (positions in the test set's
+    order), only those files are decoded, and their labels returned."""
+    return _read_folder(_imagenet_c_folder(root, corruption, severity), class_names, None, indices)
 
 
 def load_imagenet_a(root: str | Path, class_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,45 +215,116 @@ def published_sets_dir(data: DataSettings) -> Path | None:
     return Path(data.data_dir) / name if name else None
 
 
-def corruption_sources(data: DataSettings, options: RobustnessOptions) -> dict[str, str]:
-    """Where each corruption's images come from: the published set's folder name (CIFAR-10-C, imagenet-c)
-    where it holds that corruption at every severity asked for, otherwise ``generated``."""
+def _published_holds(data: DataSettings, name: str, severities: tuple[int, ...]) -> bool:
+    """Whether the published set in the data folder holds ``name`` at every one of ``severities``."""
     folder = published_sets_dir(data)
-    sources = {}
-    for name in options.corruptions:
-        if folder is None or not folder.is_dir():
-            present = False
-        elif data.dataset == "cifar10":
-            present = store.cifar10_c_files(folder, name)[0].is_file()
-        else:
-            present = all(store.imagenet_c_folder(folder, name, s).is_dir() for s in options.severities)
-        sources[name] = folder.name if present else "generated"
-    return sources
+    if folder is None or not folder.is_dir():
+        return False
+    if data.dataset == "cifar10":
+        return store.cifar10_c_files(folder, name)[0].is_file()  # (a missing labels.npy is an error when read)
+    return all(store.imagenet_c_folder(folder, name, s).is_dir() for s in severities)
+
+
+def _published_set_help(dataset: str, folder: Path) -> str:
+    """How to put the published corrupted set of ``dataset`` in place, in store's layout."""
+    if dataset == "cifar10":
+        images, labels = store.cifar10_c_files(folder, "<corruption>")
+        return (
+            "download CIFAR-10-C (Hendrycks & Dietterich, 2019; Zenodo record 2535967) and unpack it so that "
+            f"{images} and {labels} exist"
+        )
+    example = store.imagenet_c_folder(folder, "<corruption>", "<severity>")  # type: ignore[arg-type]
+    return (
+        "download ImageNet-C (Hendrycks & Dietterich, 2019; Zenodo record 2235448) and unpack it so that "
+        f"{example}/<wnid>/ holds the images of every severity evaluated"
+    )
+
+
+def available_corruptions(data: DataSettings, options: RobustnessOptions) -> tuple[str, ...]:
+    """The corruptions the evaluation covers: ``options.corruptions``, and, when that is the default list
+    (the 15 that can be generated), snow and frost too wherever the published set in the data folder holds
+    them at every severity asked for. So the default options run offline on generated images alone and
+    gain the paper's two photographic corruptions once CIFAR-10-C or ImageNet-C is in place.
+
+    Snow or frost asked for by name without a published set holding them raise an error saying what to do:
+    a ``SettingsError`` for datasets that have no published corrupted set, a ``DataError`` otherwise."""
+    severities = tuple(options.severities)
+    missing = [
+        name
+        for name in options.corruptions
+        if name in PUBLISHED_ONLY_CORRUPTIONS and not _published_holds(data, name, severities)
+    ]
+    if missing:
+        names, many = " and ".join(missing), len(missing) > 1
+        why = (
+            f"{names} cannot be generated here ({'they overlay' if many else 'it overlays'} photographs that this "
+            f"project does not have); {'they are' if many else 'it is'} read only from a published corrupted set"
+        )
+        folder = published_sets_dir(data)
+        if folder is None:
+            raise SettingsError(
+                f"{why}, and {data.dataset} has none (CIFAR-10-C and ImageNet-C exist for cifar10 and imagenet); "
+                f"leave {names} out of the corruptions"
+            )
+        where = "" if data.dataset == "cifar10" else f" at severities {', '.join(map(str, severities))}"
+        raise DataError(
+            f"{why}, and {folder} does not hold {'them' if many else 'it'}{where}: "
+            f"{_published_set_help(data.dataset, folder)}, or leave {names} out of the corruptions"
+        )
+    names = tuple(options.corruptions)
+    if names == CORRUPTIONS:
+        names += tuple(n for n in PUBLISHED_ONLY_CORRUPTIONS if _published_holds(data, n, severities))
+    return names
+
+
+def corruption_sources(data: DataSettings, options: RobustnessOptions) -> dict[str, str]:
+    """Where the images of each corruption in ``available_corruptions`` come from, in its order: the
+    published set's folder name (CIFAR-10-C, imagenet-c) where it holds that corruption at every severity
+    asked for, otherwise ``generated``. Its keys are the corruptions evaluated."""
+    folder = published_sets_dir(data)
+    severities = tuple(options.severities)
+    return {
+        name: folder.name if _published_holds(data, name, severities) else "generated"
+        for name in available_corruptions(data, options)
+    }
+
+
+def _check_order(labels: np.ndarray, test_labels: np.ndarray, folder: Path, name: str, severity: int) -> None:
+    """A published set keeps the test set's order: its labels are the test labels (their first n when the
+    test set is cut to its first n images, ``data.test_subset``)."""
+    n = len(test_labels)
+    if len(labels) < n or not np.array_equal(labels[:n], test_labels):
+        raise DataError(
+            f"the labels of {folder} ({name}, severity {severity}) do not follow the test set's order "
+            f"({len(labels)} labels for a test set of {n} images)"
+        )
 
 
 def _published_set(data: ImageData, folder: Path, name: str, severity: int, indices: np.ndarray) -> np.ndarray:
-    """The subsample of a published corrupted set (CIFAR-10-C or ImageNet-C keep the test set's order)."""
+    """The subsample of a published corrupted set (CIFAR-10-C or ImageNet-C keep the test set's order): every
+    label is checked against the test labels, but only the images at ``indices`` are read."""
     if data.name == "cifar10":
-        images, labels = load_cifar10_c(folder, name, severity)
-    else:
-        images, labels = load_imagenet_c(folder, name, severity, data.class_names)
-    if len(labels) != len(data.test_labels) or not np.array_equal(labels, data.test_labels):
-        raise DataError(f"the labels of {folder} ({name}, severity {severity}) do not follow the test set's order")
-    return np.asarray(images[indices])
+        images, labels = _cifar10_c_arrays(folder, name, severity)
+        _check_order(labels, data.test_labels, folder, name, severity)
+        return np.asarray(images[np.asarray(indices, dtype=np.int64)], dtype=np.uint8)
+    paths, labels = _list_folder(_imagenet_c_folder(folder, name, severity), data.class_names)
+    _check_order(labels, data.test_labels, folder, name, severity)
+    return _decode([paths[i] for i in np.asarray(indices, dtype=np.int64)], None)
 
 
 def corrupted_sets(
     data: ImageData, settings: DataSettings, options: RobustnessOptions, results_dir: str | Path, progress: bool = True
 ) -> tuple[np.ndarray, dict[tuple[str, int], np.ndarray]]:
-    """The subsample's indices and its corrupted images per (corruption, severity): from the published set
-    where ``corruption_sources`` finds it (CIFAR-10-C, ImageNet-C), otherwise generated by
-    ``corruptions.corrupt`` and cached on disk."""
+    """The subsample's indices and its corrupted images per (corruption, severity), for every corruption of
+    ``available_corruptions``: from the published set where ``corruption_sources`` finds it (CIFAR-10-C,
+    ImageNet-C; only the subsample's images are read), otherwise generated by ``corruptions.corrupt`` and
+    cached on disk."""
     indices = subsample_indices(len(data.test_labels), options.subsample, options.seed)
     sources, published = corruption_sources(settings, options), published_sets_dir(settings)
     dataset_key = settings.dataset + (f"-test{settings.test_subset}" if settings.test_subset else "")
     clean = None
     sets = {}
-    jobs = [(name, severity) for name in options.corruptions for severity in options.severities]
+    jobs = [(name, severity) for name in sources for severity in options.severities]
     for name, severity in tqdm(jobs, desc="corrupted test sets", disable=not progress, leave=False):
         if sources[name] != "generated":
             sets[(name, severity)] = _published_set(data, published, name, severity, indices)

@@ -15,6 +15,8 @@ from .pie import modal_labels
 Run = tuple[float, int]
 TABLES = ("corruption_accuracy", "adversarial_accuracy", "example_flips", "natural_accuracy")
 NATURAL_COLUMNS = ["set", "sparsity", "model", "top1", "top5", "top1_restricted"]
+NATURAL_RELATIVE_COLUMNS = ["sparsity", "model", "set", "relative_top1", "relative_top5"]
+TABLE5_COLUMNS = ["top1", "top5", "relative_top1", "relative_top5"]
 PIE_FLIP_COLUMNS = ["sparsity", "n_pie", "n_non_pie", "pie_flip_rate", "non_pie_flip_rate", "u_statistic", "p_value"]
 
 
@@ -123,13 +125,44 @@ def per_model_relative(corruption: pd.DataFrame) -> pd.DataFrame:
 
 
 def table5(corruption: pd.DataFrame) -> pd.DataFrame:
-    """Table 5: mean over models and severities of top-1 (absolute and relative), per corruption and sparsity."""
-    per_model = corruption.groupby(["corruption", "sparsity", "model"], as_index=False)[
-        ["top1", "top5", "relative_top1", "relative_top5"]
-    ].mean()
-    return per_model.groupby(["corruption", "sparsity"], as_index=False)[
-        ["top1", "top5", "relative_top1", "relative_top5"]
-    ].mean()
+    """Table 5: per corruption and sparsity, the mean over models of each model's mean over severities of
+    top-1 and top-5, absolute (``top1``, ``top5``) and relative to the model's clean accuracy
+    (``relative_top1``, ``relative_top5``), as the paper's Table 5 columns are."""
+    per_model = corruption.groupby(["corruption", "sparsity", "model"], as_index=False)[TABLE5_COLUMNS].mean()
+    return per_model.groupby(["corruption", "sparsity"], as_index=False)[TABLE5_COLUMNS].mean()
+
+
+def clean_accuracy(corruption: pd.DataFrame) -> pd.DataFrame:
+    """Each model's clean top-1 and top-5 on the corruption subsample (sparsity, model, clean_top1,
+    clean_top5), from the ``corruption_accuracy`` table; an input of ``natural_relative``."""
+    return corruption.groupby(["sparsity", "model"], as_index=False)[["clean_top1", "clean_top5"]].first()
+
+
+def natural_relative(natural: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
+    """Figure 7 (left): each model's top-1 and top-5 on the natural distribution-shift set (the
+    ``natural_accuracy`` table) relative to its own clean top-1 and top-5. ``clean`` holds sparsity, model,
+    clean_top1 and clean_top5 per model: the analysis's ``model_accuracies`` (whole test set) with top1 and
+    top5 renamed, or ``clean_accuracy`` of the corruption table (its subsample). Returns sparsity, model,
+    set, relative_top1, relative_top5; an empty table when ``natural`` is empty, and a ``ValueError`` when a
+    model of ``natural`` has no clean accuracy."""
+    if natural.empty:
+        return pd.DataFrame(columns=NATURAL_RELATIVE_COLUMNS)
+    missing = {"sparsity", "model", "clean_top1", "clean_top5"} - set(clean.columns)
+    if missing:
+        raise ValueError(f"the clean accuracies lack the columns {', '.join(sorted(missing))}")
+    keys = ["sparsity", "model"]
+    clean = clean[keys + ["clean_top1", "clean_top5"]].drop_duplicates(keys)
+    table = natural.merge(clean, on=keys, how="left", validate="many_to_one")
+    lacking = table[table["clean_top1"].isna()]
+    if len(lacking):
+        first = lacking.iloc[0]
+        raise ValueError(
+            f"no clean accuracy for the model {int(first['model'])} of sparsity {first['sparsity']:g} "
+            f"({len(lacking)} rows of the natural table lack one)"
+        )
+    table["relative_top1"] = table["top1"] / table["clean_top1"]
+    table["relative_top5"] = table["top5"] / table["clean_top5"]
+    return table[NATURAL_RELATIVE_COLUMNS].sort_values(["set", "sparsity", "model"], ignore_index=True)
 
 
 def pie_flip_test(example_flips: pd.DataFrame, pie: np.ndarray) -> dict:

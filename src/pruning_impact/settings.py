@@ -30,6 +30,7 @@ PRUNING_SCOPES = ("layer", "global")
 UPDATE_RULES = ("masked", "straight_through")
 DEVICES = ("auto", "cpu", "cuda")
 CORRECTIONS = ("fdr_bh", "bonferroni")  # besides none, the paper's uncorrected test
+SHIFTS = ("model", "population")  # what the class test subtracts: each model's top-1 (paper) or its population's
 # Hendrycks & Dietterich's 15 corruptions, in their order (the order seeds each corruption's randomness)
 CORRUPTIONS = (
     "gaussian_noise",
@@ -48,6 +49,10 @@ CORRUPTIONS = (
     "pixelate",
     "jpeg_compression",
 )
+# Corruptions of ImageNet-C and CIFAR-10-C that overlay photographs (snowflakes, frost) this project cannot
+# generate: known names, evaluated only from a published set in the data folder (robustness_sets)
+PUBLISHED_ONLY_CORRUPTIONS = ("snow", "frost")
+KNOWN_CORRUPTIONS = CORRUPTIONS + PUBLISHED_ONLY_CORRUPTIONS
 ATTACKS = ("fgsm", "pgd")
 NONE_WORDS = ("none", "null", "")
 
@@ -179,6 +184,9 @@ class ModelSettings(Described):
     widths: tuple[int, ...] = describe((16, 32, 64), "Channels of the small CNN's convolution blocks.")
     depth: int = describe(28, "Wide ResNet depth d (6n + 4).")
     widen_factor: int = describe(10, "Wide ResNet widening factor k.")
+    zero_init_residual: bool = describe(
+        False, "ResNet-50 only: start the last batch norm of each residual block at gamma = 0 (Goyal et al.)."
+    )
 
     def check(self) -> None:
         _one_of(self.arch, ARCHITECTURES, "model.arch")
@@ -193,6 +201,12 @@ class ModelSettings(Described):
             f"{self.depth} must be 6n + 4 with n >= 1 (e.g. 16, 28, 40)",
         )
         _require(self.widen_factor >= 1, "model.widen_factor", "must be >= 1")
+        _require(
+            not self.zero_init_residual or self.arch == "resnet50",
+            "model.zero_init_residual",
+            f"applies to resnet50 only, not {self.arch}: the Wide ResNet's pre-activation blocks end in a "
+            "convolution, with no batch norm before the addition to zero, and the small CNN has no residual blocks",
+        )
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,10 @@ class TrainSettings(Described):
     batch_size: int = describe(256, "Training batch size.")
     lr: float = describe(0.4, "Peak learning rate of SGD with Nesterov momentum.")
     momentum: float = describe(0.9, "SGD momentum.")
-    weight_decay: float = describe(5e-4, "L2 weight decay (on all parameters, as SGD applies it).")
+    weight_decay: float = describe(5e-4, "L2 weight decay, as SGD applies it (see bn_weight_decay).")
+    bn_weight_decay: bool = describe(
+        True, "Weight decay also on batch-norm weights and biases (false: on every other parameter only)."
+    )
     lr_schedule: str = describe("onecycle", "onecycle (linear up, cosine down) or step (warm-up, then decays).")
     warmup_steps: int = describe(0, "Linear warm-up steps of the step schedule.")
     lr_milestones: tuple[float, ...] = describe(
@@ -272,7 +289,10 @@ class PopulationSettings(Described):
     )
     population_size: int = describe(10, "K: models trained at each sparse level.", hashed=False)
     dense_population_size: int | None = describe(
-        None, "Models at sparsity 0 (none: K); 2K gives two dense halves for a noise floor.", hashed=False
+        None,
+        "Models at sparsity 0 (none: K); 3K gives K each for the reference, its noise-floor partner and held-out "
+        "scoring.",
+        hashed=False,
     )
     seed: int = describe(0, "Base seed; each model's seed derives from it, its sparsity and its index.")
 
@@ -308,6 +328,18 @@ class PopulationSettings(Described):
         at least 2K (the rest give noise floors at the same size), else all of them."""
         k, k_dense = self.population_size, self.size_at(0.0)
         return k if k_dense >= 2 * k else k_dense
+
+    @property
+    def floor_pool_size(self) -> int:
+        """The first dense models, whose random splits into two groups give every noise floor: 2K when the
+        dense population holds at least 2K (the reference and its partner), else all of them."""
+        k, k_dense = self.population_size, self.size_at(0.0)
+        return 2 * k if k_dense >= 2 * k else k_dense
+
+    @property
+    def held_out_size(self) -> int:
+        """Dense models after the floor pool: they define nothing and score the PIE and noise-floor sets."""
+        return self.size_at(0.0) - self.floor_pool_size
 
 
 SECTIONS = {
@@ -412,8 +444,17 @@ class AnalysisOptions(Described):
         "Multiple-comparison correction shown beside the paper's uncorrected test: fdr_bh, bonferroni or none.",
         choices=CORRECTIONS,
     )
-    alpha: float = describe(0.05, "Significance level of the class-level tests.")
-    repeats: int = describe(20, "Random splits of the dense population behind each noise floor.")
+    alpha: float = describe(0.05, "Significance level of the class-level tests and of every verdict.")
+    shift: str = describe(
+        "model",
+        "Class test: subtract each model's top-1 (model, the paper's text) or its population's mean (population, "
+        "the authors' code).",
+        choices=SHIFTS,
+    )
+    repeats: int = describe(200, "Random splits of the dense population behind each noise floor.")
+    permutations: int = describe(
+        1000, "Random re-splits of the reference and each level's models behind the PIE tests (permutation tests)."
+    )
     random_samples: int = describe(100, "Random test samples as large as PIE_t, per t, in the PIE evaluation.")
     seed: int = describe(0, "Seed of the random dense splits and random samples.", flag="analysis-seed")
 
@@ -422,8 +463,10 @@ class AnalysisOptions(Described):
             raise SettingsError(f"unknown correction {self.correction!r}; use one of none, {', '.join(CORRECTIONS)}")
         if not 0 < self.alpha < 1:
             raise SettingsError(f"alpha {self.alpha} must lie strictly between 0 and 1")
-        if self.repeats < 1 or self.random_samples < 1:
-            raise SettingsError("repeats and random_samples must be >= 1")
+        if self.shift not in SHIFTS:
+            raise SettingsError(f"unknown shift {self.shift!r}; use one of {', '.join(SHIFTS)}")
+        if self.repeats < 1 or self.random_samples < 1 or self.permutations < 1:
+            raise SettingsError("repeats, permutations and random_samples must be >= 1")
 
     @property
     def correction_label(self) -> str:
@@ -439,7 +482,10 @@ class RobustnessOptions(Described):
     """
 
     corruptions: tuple[str, ...] = describe(
-        CORRUPTIONS, "Corruptions evaluated (Hendrycks & Dietterich's names).", choices=CORRUPTIONS
+        CORRUPTIONS,
+        "Corruptions evaluated (Hendrycks & Dietterich's names); snow and frost only from a published set "
+        "(CIFAR-10-C, ImageNet-C in the data folder), which the default then adds.",
+        choices=KNOWN_CORRUPTIONS,
     )
     severities: tuple[int, ...] = describe((1, 2, 3, 4, 5), "Corruption severities evaluated, from 1 to 5.")
     subsample: int | None = describe(2000, "Test images per corrupted set, a fixed seeded subsample (none: all).")
@@ -459,9 +505,11 @@ class RobustnessOptions(Described):
     )
 
     def check(self) -> None:
-        unknown = set(self.corruptions) - set(CORRUPTIONS)
+        unknown = set(self.corruptions) - set(KNOWN_CORRUPTIONS)
         if unknown:
-            raise SettingsError(f"unknown corruption {sorted(unknown)[0]!r}; choose from: {', '.join(CORRUPTIONS)}")
+            raise SettingsError(
+                f"unknown corruption {sorted(unknown)[0]!r}; choose from: {', '.join(KNOWN_CORRUPTIONS)}"
+            )
         for name in ("corruptions", "severities", "epsilons", "attacks"):
             values = getattr(self, name)
             if len(set(values)) != len(values):

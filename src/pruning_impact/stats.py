@@ -17,6 +17,7 @@ from scipy import stats as scipy_stats
 from . import settings
 
 CORRECTIONS = (None, *settings.CORRECTIONS)
+SHIFTS = settings.SHIFTS
 
 
 def class_index_dtype(num_classes: int) -> type:
@@ -127,6 +128,25 @@ def _welch(sparse_shifted: np.ndarray, dense_shifted: np.ndarray) -> tuple[np.nd
     return t, p
 
 
+def welch_error(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the standard error of mean(a) - mean(b) and its Welch-Satterthwaite degrees of
+    freedom (NaN where a side has < 2 rows or both variances are 0), for equivalence tests."""
+    if len(a) < 2 or len(b) < 2:
+        nan = np.full(a.shape[1], np.nan)
+        return nan, nan.copy()
+    va, vb = a.var(axis=0, ddof=1) / len(a), b.var(axis=0, ddof=1) / len(b)
+    se2 = va + vb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return np.where(se2 > 0, np.sqrt(se2), np.nan), np.where(se2 > 0, df, np.nan)
+
+
+def _shift_by(predictions: np.ndarray, labels: np.ndarray, shift: str) -> np.ndarray:
+    """What is subtracted from each model's class accuracies: its own top-1 [K, 1], or its population's mean."""
+    accuracy = (predictions == labels).mean(axis=1)[:, None]
+    return accuracy if shift == "model" else np.full_like(accuracy, accuracy.mean())
+
+
 def class_level_tests(
     dense,
     sparse,
@@ -135,6 +155,7 @@ def class_level_tests(
     alpha: float = 0.05,
     correction: str | None = None,
     class_names: list[str] | tuple[str, ...] | None = None,
+    shift: str = "model",
 ) -> pd.DataFrame:
     """The paper's per-class test of disparate impact, one row per class.
 
@@ -145,9 +166,15 @@ def class_level_tests(
     is the plain difference of mean class accuracies. ``correction`` (None as in the paper, "fdr_bh"
     or "bonferroni") adjusts the p-values over the C classes; ``significant`` is p_adjusted <= alpha.
 
+    ``shift`` says what is subtracted from a model's class accuracy: ``model``, the model's own top-1
+    (the paper's text, Section 2.1), or ``population``, the mean top-1 of its population (the authors'
+    released code). The normalized difference is the same; the t-statistics differ.
+
     Where a class has zero variance in both samples, or a side has fewer than 2 models, the test is
     undefined: ``p_value`` is NaN and the class is not significant.
     """
+    if shift not in SHIFTS:
+        raise ValueError(f"unknown shift {shift!r}; use one of {SHIFTS}")
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
     if not 0 < alpha < 1:
@@ -157,9 +184,10 @@ def class_level_tests(
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"{len(class_names)} class names given for {num_classes} classes")
     dense_acc, sparse_acc = class_accuracies(dense, labels, num_classes), class_accuracies(sparse, labels, num_classes)
-    dense_shift = dense_acc - (dense == labels).mean(axis=1)[:, None]
-    sparse_shift = sparse_acc - (sparse == labels).mean(axis=1)[:, None]
+    dense_shift = dense_acc - _shift_by(dense, labels, shift)
+    sparse_shift = sparse_acc - _shift_by(sparse, labels, shift)
     t, p = _welch(sparse_shift, dense_shift)
+    standard_error, df = welch_error(sparse_shift, dense_shift)
     p_adjusted = adjust_p_values(p, correction)
     table = pd.DataFrame(
         {
@@ -170,6 +198,8 @@ def class_level_tests(
             "normalized_recall_difference": sparse_shift.mean(axis=0) - dense_shift.mean(axis=0),
             "absolute_recall_difference": sparse_acc.mean(axis=0) - dense_acc.mean(axis=0),
             "t_statistic": t,
+            "standard_error": standard_error,
+            "df": df,
             "p_value": p,
             "p_adjusted": p_adjusted,
         }
@@ -206,6 +236,7 @@ def class_level_summary(
     alpha: float = 0.05,
     corrections=(None, "fdr_bh"),
     class_names=None,
+    shift: str = "model",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tables 1 and 4 for every sparsity and correction, plus every per-class row behind them.
 
@@ -218,7 +249,7 @@ def class_level_summary(
         sparse, _ = check_predictions(sparse, labels, num_classes, f"predictions at sparsity {sparsity}")
         difference = float((sparse == labels).mean() - dense_mean)
         for correction in corrections:
-            table = class_level_tests(dense, sparse, labels, num_classes, alpha, correction, class_names)
+            table = class_level_tests(dense, sparse, labels, num_classes, alpha, correction, class_names, shift)
             table.insert(0, "sparsity", sparsity)
             tests.append(table)
             summaries.append(
@@ -257,6 +288,7 @@ def null_calibration(
     seed: int = 0,
     alpha: float = 0.05,
     corrections=(None, "fdr_bh"),
+    shift: str = "model",
 ) -> pd.DataFrame:
     """The A/A test: significant classes between two disjoint random halves of the dense population.
 
@@ -269,16 +301,25 @@ def null_calibration(
     half_size = half_size or len(dense) // 2
     if half_size < 2:
         raise ValueError(f"half_size {half_size} must be >= 2 for a t-test")
+    accuracy = class_accuracies(dense, labels, num_classes)  # [K, C], computed once for every split
+    model_accuracy = (dense == labels).mean(axis=1)[:, None]
     rows = []
     for repeat, (a, b) in enumerate(disjoint_splits(len(dense), half_size, repeats, seed)):
+        shifted = []
+        for group in (b, a):  # the second group plays the sparse side, as in class_level_tests(dense[a], dense[b])
+            shift_by = model_accuracy[group] if shift == "model" else model_accuracy[group].mean()
+            shifted.append(accuracy[group] - shift_by)
+        _, p = _welch(*shifted)
+        difference = np.abs(shifted[0].mean(axis=0) - shifted[1].mean(axis=0))
         for correction in corrections:
-            table = class_level_tests(dense[a], dense[b], labels, num_classes, alpha, correction)
+            significant = np.nan_to_num(adjust_p_values(p, correction), nan=1.0) <= alpha
             rows.append(
                 {
                     "repeat": repeat,
                     "correction": correction or "none",
                     "half_size": half_size,
-                    "n_significant": int(table["significant"].sum()),
+                    "n_significant": int(significant.sum()),
+                    "mean_abs_difference": float(np.nanmean(difference)),
                 }
             )
     return pd.DataFrame(rows)
@@ -331,3 +372,35 @@ def topline_table(
             row.update(top5_mean=acc5.mean(), top5_std=acc5.std(ddof=1) if len(acc5) > 1 else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def empirical_p(observed: float, null: np.ndarray, alternative: str = "greater") -> float:
+    """One-sided p-value of ``observed`` against draws of the same statistic with no effect (noise-floor
+    splits, random samples): (1 + #draws at least as extreme) / (1 + #draws), so it is never 0 and
+    ties count against the effect. NaN when there are no draws or the observation is NaN."""
+    null = np.asarray(null, dtype=float)
+    null = null[~np.isnan(null)]
+    if not len(null) or np.isnan(observed):
+        return float("nan")
+    if alternative == "greater":
+        extreme = null >= observed
+    elif alternative == "less":
+        extreme = null <= observed
+    else:
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    return float((1 + extreme.sum()) / (1 + len(null)))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment (family-wise error over the levels, valid under any dependence);
+    NaN stays NaN and does not count as a test."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = len(valid)
+    if not m:
+        return out
+    order = valid[np.argsort(p[valid], kind="stable")]
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out[order] = adjusted
+    return out

@@ -52,6 +52,7 @@ RUN_FILE = "run.json"
 ANALYSIS_DIR = "analysis"
 ROBUSTNESS_DIR = "robustness"
 CORRUPTED_DIR = "corrupted"
+CALIBRATION_DIR = "calibration"
 TABLE_SUFFIX = ".csv"
 MAX_CLASSES_FOR_LOGITS = 100
 
@@ -99,6 +100,11 @@ def natural_dir(run: Path, key: str) -> Path:
 
 def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
     return pop_dir / ROBUSTNESS_DIR / key
+
+
+def calibration_dir(results_dir: str | Path, key: str) -> Path:
+    """Error rates of the verdict rules on simulated populations (not tied to any trained population)."""
+    return Path(results_dir) / CALIBRATION_DIR / key
 
 
 def table_file(name: str) -> str:

@@ -55,6 +55,31 @@ def pruning_schedule(settings: PruningSettings, final_sparsity: float) -> Polyno
     )
 
 
+def build_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.SGD:
+    """SGD with Nesterov momentum over the model's parameters (build it after any pruning parametrization).
+
+    With ``bn_weight_decay`` false, the weights and biases of batch-norm layers form a second parameter
+    group without weight decay, as the authors' ``model_utils.py`` leaves variables named
+    ``batch_normalization`` out of its L2 term; every other parameter keeps ``weight_decay``.
+    """
+    options = dict(momentum=settings.momentum, nesterov=settings.momentum > 0)
+    if settings.bn_weight_decay:
+        return torch.optim.SGD(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, **options)
+    norm_ids = {
+        id(p)
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for p in m.parameters(recurse=False)
+    }
+    decayed = [p for p in model.parameters() if id(p) not in norm_ids]
+    undecayed = [p for p in model.parameters() if id(p) in norm_ids]
+    groups = [
+        {"params": decayed, "weight_decay": settings.weight_decay},
+        {"params": undecayed, "weight_decay": 0.0},
+    ]
+    return torch.optim.SGD([g for g in groups if g["params"]], lr=settings.lr, **options)
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -93,13 +118,7 @@ def train_model(
         pruner = Pruner(
             model, pruning_schedule(prune_cfg, sparsity), prune_cfg.scope, prune_cfg.update, prune_cfg.prune_final_layer
         )
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=train_cfg.lr,
-        momentum=train_cfg.momentum,
-        weight_decay=train_cfg.weight_decay,
-        nesterov=train_cfg.momentum > 0,
-    )
+    optimizer = build_optimizer(model, train_cfg)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=train_cfg.label_smoothing)
     use_amp = train_cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
