@@ -162,16 +162,13 @@ def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scor
         hits = (scorers == labels).mean(axis=0)
     rng = np.random.default_rng(seed)
     modes_a, modes_b = split_modes(pool, len(reference), [rng.permutation(len(pool)) for _ in range(repeats)])
-    rows = []
-    for repeat, mask in enumerate(modes_a != modes_b):
-        rows.append(
-            {
-                "repeat": repeat,
-                "n_pie": int(mask.sum()),
-                "held_out_top1": float(hits[mask].mean()) if hits is not None and mask.any() else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
+    masks = modes_a != modes_b  # [repeats, N]
+    n_pie = masks.sum(axis=1)
+    held = np.full(repeats, np.nan)
+    if hits is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            held = np.where(n_pie > 0, masks @ hits / n_pie, np.nan)
+    return pd.DataFrame({"repeat": np.arange(repeats), "n_pie": n_pie.astype(int), "held_out_top1": held})
 
 
 def permuted_hardness_difference(
@@ -186,11 +183,10 @@ def permuted_hardness_difference(
     pool = np.concatenate([np.asarray(low), np.asarray(high)])
     rng = np.random.default_rng(seed)
     modes_a, modes_b = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
-    out = np.full(repeats, np.nan)
-    for repeat in range(repeats):
-        a, b = modes_a[repeat] != dense_modes, modes_b[repeat] != dense_modes
-        if a.any() and b.any():
-            out[repeat] = hits[a].mean() - hits[b].mean()
+    a, b = modes_a != dense_modes, modes_b != dense_modes  # [repeats, N] each
+    n_a, n_b = a.sum(axis=1), b.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where((n_a > 0) & (n_b > 0), a @ hits / n_a - b @ hits / n_b, np.nan)
     return out
 
 

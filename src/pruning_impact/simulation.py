@@ -253,10 +253,24 @@ def calibrate(simulations: int = 200, seed: int = 0, workers: int = 1, progress:
     (claim, scenario) with the share of reproduced, not reproduced, mixed and inconclusive."""
     jobs = [(name, seed * 100_003 + i) for name in SCENARIOS for i in range(simulations)]
     if workers > 1:
+        import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(tqdm(pool.map(_one, jobs, chunksize=4), total=len(jobs), disable=not progress))
+        # one BLAS thread per worker process (set before the workers start and import numpy): the
+        # workers already use every core, and nested threads slow them down
+        threads = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
+        saved = {name: os.environ.get(name) for name in threads}
+        os.environ.update(threads)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                results = list(tqdm(pool.map(_one, jobs, chunksize=4), total=len(jobs), disable=not progress))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     else:
         results = [_one(job) for job in tqdm(jobs, disable=not progress, desc="simulated populations")]
     rows = [
