@@ -99,7 +99,7 @@ glue("underpowered", "; ".join(f"claim {c}: {why}" for c, why in simulation.UNDE
 # linear layers are pruned; batch norm, biases and the final classifier are not, as in the authors'
 # code.
 #
-# The `{glue:text}`profile_name`` profile prunes from {glue:text}`window_begin:.0f`% to
+# The {glue:text}`profile_name` profile prunes from {glue:text}`window_begin:.0f`% to
 # {glue:text}`window_end:.0f`% of its {glue:text}`train_steps` training steps, later and longer than
 # the paper's ImageNet window ({glue:text}`paper_window_begin:.0f`% to
 # {glue:text}`paper_window_end:.0f`% of training). Its training is a few epochs long, so a window as

@@ -120,7 +120,19 @@ PLANTED = {
     "3a-all": "paper",
     "3b": "paper",
 }
-UNDERPOWERED = {"1r": "with 10 classes a sign test needs 9 of them to rise; no planted effect is tested"}
+
+
+def _sign_test_needs(classes: int, alpha: float = 0.05) -> int:
+    """The fewest of ``classes`` classes that must rise for a one-sided sign test to reach ``alpha``."""
+    from scipy.stats import binom
+
+    return next(k for k in range(classes + 1) if binom.sf(k - 1, classes, 0.5) <= alpha)
+
+
+UNDERPOWERED = {
+    "1r": f"with {SIZES['classes']} classes the sign test needs {_sign_test_needs(SIZES['classes'])} of them to rise "
+    "before it rejects at 0.05, so no planted effect of a realistic size is tested"
+}
 
 
 def _examples(rng: np.random.Generator, n: int, num_classes: int) -> dict:
