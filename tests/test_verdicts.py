@@ -27,7 +27,7 @@ def test_no_effect_is_not_called_reproduced(simulated):
 
 def test_planted_effects_are_found(simulated):
     for run in simulated["seen"]:
-        assert run["1"] == run["2a"] == run["2l"] == verdicts.REPRODUCED
+        assert run["1"] == run["2a"] == verdicts.REPRODUCED
         assert run["2"] != verdicts.REPRODUCED  # PIEs of images the dense models get right are not harder
     for run in simulated["paper"]:
         assert run["2"] == run["3a"] == run["3b"] == verdicts.REPRODUCED
@@ -122,3 +122,42 @@ def test_verdict_texts_name_sizes_and_levels(simulated):
     assert "held-out dense" in found["2"].sizes and "%" in found["2"].statistic
     assert all(v.sizes for v in found.values())
     assert set(found) == {"1", "1t", "1r", "2a", "2", "2t", "2l"}
+
+
+def test_a_null_with_few_distinct_values_gives_no_p_value():
+    counts = pd.DataFrame({"sparsity": [0.9], "k_dense": [1], "k_sparse": [1], "n_pie": [50]})
+    floor = pd.DataFrame({"n_pie": [40] * 50, "held_out_top1": [0.5] * 50})  # one set, drawn 50 times
+    permutations = pd.DataFrame({"sparsity": 0.9, "n_pie": [40, 50] * 25, "held_out_top1": [0.5, 0.6] * 25})
+    evaluation = pd.DataFrame(
+        {
+            "pie_sparsity": [0.9],
+            "scorer": ["dense held-out"],
+            "subset": ["pie"],
+            "top1_mean": [0.3],
+            "k": [1],
+            "p_below_random": [0.01],
+        }
+    )
+    levels = verdicts.pie_level_table(counts, floor, evaluation, permutations)
+    assert levels[["p_count", "p_harder", "p_easier", "p_equivalent"]].isna().all(axis=None)
+    assert verdicts.pie_finding(levels, counts).verdict == verdicts.INCONCLUSIVE
+
+
+def test_rise_vs_fall_counts_significant_classes_against_the_splits():
+    summary = pd.DataFrame(
+        {
+            "sparsity": [0.9],
+            "correction": ["none"],
+            "k_dense": [10],
+            "k_sparse": [10],
+            "n_increase": [6],
+            "n_decrease": [0],
+        }
+    )
+    calibration = pd.DataFrame(
+        {"correction": "none", "n_significant": [1, 0, 2, 1] * 25, "n_increase": [1, 0, 1, 0] * 25}
+    )
+    verdict = verdicts.rise_vs_fall(summary, calibration)
+    assert verdict.verdict == verdicts.REPRODUCED and "6 significant classes rise and 0 fall" in verdict.statistic
+    summary["n_increase"], summary["n_decrease"] = 0, 6
+    assert verdicts.rise_vs_fall(summary, calibration).verdict == verdicts.NOT_REPRODUCED

@@ -177,7 +177,7 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
         )
     else:
         tables["aa_calibration"] = pd.DataFrame(
-            columns=["repeat", "correction", "half_size", "n_significant", "mean_abs_difference"]
+            columns=["repeat", "correction", "half_size", "n_significant", "n_increase", "mean_abs_difference"]
         )
     tables["pie_noise_floor"] = (
         pie_noise_floor(pool, group, repeats, seed, scorers=population.held_out_dense, labels=labels)

@@ -310,7 +310,7 @@ def null_calibration(
             shift_by = model_accuracy[group] if shift == "model" else model_accuracy[group].mean()
             shifted.append(accuracy[group] - shift_by)
         _, p = _welch(*shifted)
-        difference = np.abs(shifted[0].mean(axis=0) - shifted[1].mean(axis=0))
+        difference = shifted[0].mean(axis=0) - shifted[1].mean(axis=0)
         for correction in corrections:
             significant = np.nan_to_num(adjust_p_values(p, correction), nan=1.0) <= alpha
             rows.append(
@@ -319,7 +319,8 @@ def null_calibration(
                     "correction": correction or "none",
                     "half_size": half_size,
                     "n_significant": int(significant.sum()),
-                    "mean_abs_difference": float(np.nanmean(difference)),
+                    "n_increase": int((significant & (difference > 0)).sum()),
+                    "mean_abs_difference": float(np.nanmean(np.abs(difference))),
                 }
             )
     return pd.DataFrame(rows)
