@@ -253,8 +253,19 @@ def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
     return f"k{pop.population_size}-dense{pop.size_at(0.0)}-{digest}"
 
 
+def code_digest() -> str:
+    """A hash of the code the tables are computed by (this module, ``stats`` and ``pie``): tables made by
+    other code are made again rather than read with missing or changed columns."""
+    from . import pie, stats
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, stats.__file__, pie.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _table_inputs(results_dir: str | Path, settings: Settings, options: AnalysisOptions) -> dict:
-    """What the tables are made from: the options, the population sizes and every run they read."""
+    """What the tables are made from: the options, the population sizes, every run they read and the code."""
     pop_dir = store.population_dir(results_dir, settings)
     runs = [
         store.run_dir(pop_dir, s, i)
@@ -265,6 +276,7 @@ def _table_inputs(results_dir: str | Path, settings: Settings, options: Analysis
         "options": dataclasses.asdict(options),
         "key": analysis_key(settings, options),
         "runs": store.fingerprint(runs),
+        "code": code_digest(),
     }
 
 
