@@ -82,7 +82,7 @@ class_levels = verdicts.class_level_table(summary, calibration)
 found = [
     verdicts.class_finding(summary, tests, calibration, options.alpha),
     verdicts.class_trend(tests, class_levels, options.alpha),
-    verdicts.rise_vs_fall(tests, options.alpha),
+    verdicts.rise_vs_fall(summary, calibration, options.alpha),
 ]
 for v in found:
     chapter.glue(f"verdict_{v.label}", v.verdict)
