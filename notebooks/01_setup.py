@@ -35,7 +35,7 @@ random_samples = None  # random samples as large as PIE_t in the PIE evaluation 
 
 # %% tags=["hide-input"]
 
-from pruning_impact import plots
+from pruning_impact import plots, stats
 from pruning_impact.book import open_chapter
 
 plots.set_style()
@@ -68,14 +68,10 @@ chapter.glue("max_sparsity", 100 * toplines.index.max())
 chapter.glue("sparse_top1", 100 * most_sparse["top1_mean"])
 chapter.glue("sparse_top1_std", 100 * most_sparse["top1_std"])
 chapter.glue("top1_drop", 100 * (dense["top1_mean"] - most_sparse["top1_mean"]))
-# the step between neighbouring levels that costs the most top-1, per point of sparsity
-means = toplines["top1_mean"].sort_index()
-cost = -(means.diff() / means.index.to_series().diff()).dropna()
-steepest = cost.idxmax() if len(cost) else toplines.index.max()
-previous = means.index[list(means.index).index(steepest) - 1] if len(cost) else 0.0
-chapter.glue("steepest_from", 100 * previous)
-chapter.glue("steepest_to", 100 * steepest)
-chapter.glue("steepest_cost", cost.max() if len(cost) else float("nan"))
+steepest = stats.steepest_step(toplines["top1_mean"])
+chapter.glue("steepest_from", 100 * steepest["from"])
+chapter.glue("steepest_to", 100 * steepest["to"])
+chapter.glue("steepest_cost", steepest["cost"])
 chapter.glue("largest_std", 100 * toplines["top1_std"].max())
 chapter.glue("smallest_std", 100 * toplines["top1_std"].min())
 

@@ -45,7 +45,7 @@ import pandas as pd
 
 from pruning_impact import plots, verdicts
 from pruning_impact.book import open_chapter
-from pruning_impact.robustness_tables import natural_relative, per_model_relative, pie_flip_table, table5
+from pruning_impact.robustness_tables import per_model_relative, pie_flip_table, table5
 
 plots.set_style()
 chapter = open_chapter(
@@ -70,20 +70,17 @@ per_model = per_model_relative(corruption)
 reference = per_model[(per_model["sparsity"] > 0) | (per_model["model"] < chapter.k_reference)]
 levels = reference.groupby("sparsity")["relative_top1"].mean()
 top_t = levels.index.max()
-clean = chapter.tables["model_accuracies"].rename(columns={"top1": "clean_top1", "top5": "clean_top5"})
 natural = tables["natural_accuracy"]
-relative_natural = natural_relative(natural, clean)
+relative_natural = verdicts.natural_relative_of(tables, chapter.tables["model_accuracies"])
 found, details = verdicts.robustness_verdicts(
-    tables, chapter.k_reference, chapter.analysis_options.alpha, relative_natural
+    tables, chapter.k_reference, chapter.analysis_options.alpha, chapter.tables["model_accuracies"]
 )
 for v in found:
     chapter.glue(f"verdict_{v.label}", v.verdict)
     chapter.glue(f"evidence_{v.label}", v.statistic)
-pool = chapter.settings.population.floor_pool_size
-dense_values = verdicts.corruption_values(corruption[corruption["sparsity"] == 0])
-aa = verdicts.robustness_aa_rate(
-    dense_values,
-    range(pool),
+aa = verdicts.robustness_calibration(
+    corruption,
+    chapter.settings.population.floor_pool_size,
     chapter.k_reference,
     seed=chapter.analysis_options.seed,
     alpha=chapter.analysis_options.alpha,

@@ -64,7 +64,7 @@ tables, robustness = chapter.tables, chapter.robustness()
 corruption = robustness["corruption_accuracy"]
 alpha_used = chapter.analysis_options.alpha
 found = verdicts.analysis_verdicts(tables, alpha_used)
-found += verdicts.robustness_verdicts(robustness, chapter.k_reference, alpha_used)[0]
+found += verdicts.robustness_verdicts(robustness, chapter.k_reference, alpha_used, tables["model_accuracies"])[0]
 for v in found:
     chapter.glue(f"verdict_{v.label}", v.verdict)
     chapter.glue(f"evidence_{v.label}", v.statistic)

@@ -246,3 +246,12 @@ def test_the_aa_calibration_equals_the_class_test_on_each_split():
             expected = class_level_tests(dense[a], dense[b], labels, 4, correction=correction)["significant"].sum()
             row = calibration[(calibration["repeat"] == repeat) & (calibration["correction"] == (correction or "none"))]
             assert int(row["n_significant"].iloc[0]) == expected
+
+
+def test_steepest_step_by_hand():
+    from pruning_impact.stats import steepest_step
+
+    top1 = pd.Series([0.90, 0.90, 0.89, 0.85], index=[0.0, 0.5, 0.7, 0.9])
+    step = steepest_step(top1.sample(frac=1, random_state=0))  # order does not matter
+    assert (step["from"], step["to"]) == (0.7, 0.9) and step["cost"] == pytest.approx(0.2)
+    assert np.isnan(steepest_step(pd.Series([0.9], index=[0.0]))["cost"])

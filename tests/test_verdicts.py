@@ -161,3 +161,23 @@ def test_rise_vs_fall_counts_significant_classes_against_the_splits():
     assert verdict.verdict == verdicts.REPRODUCED and "6 significant classes rise and 0 fall" in verdict.statistic
     summary["n_increase"], summary["n_decrease"] = 0, 6
     assert verdicts.rise_vs_fall(summary, calibration).verdict == verdicts.NOT_REPRODUCED
+
+
+def test_a_natural_adversarial_set_enters_claim_3b_relative_to_clean_accuracy():
+    rng = np.random.default_rng(1)
+    adversarial = pd.DataFrame(
+        [(s, m, "fgsm", 0.03, 0.5 + 0.005 * rng.standard_normal(), 0.9) for s in (0.0, 0.9) for m in range(10)],
+        columns=["sparsity", "model", "attack", "epsilon", "top1", "clean_top1"],
+    )
+    natural = pd.DataFrame(
+        [("ImageNet-A", s, m, 0.2 if s else 0.3, 0.4, np.nan) for s in (0.0, 0.9) for m in range(10)],
+        columns=["set", "sparsity", "model", "top1", "top5", "top1_restricted"],
+    )
+    natural["top1"] += 0.001 * rng.standard_normal(len(natural))
+    accuracies = pd.DataFrame({"sparsity": natural["sparsity"], "model": natural["model"], "top1": 0.8, "top5": 0.9})
+    tables = {"adversarial_accuracy": adversarial, "natural_accuracy": natural}
+    found, details = verdicts.robustness_verdicts(tables, 10, model_accuracies=accuracies)
+    assert "ImageNet-A" in set(details["3b"]["hypothesis"])
+    assert found[-1].verdict == verdicts.REPRODUCED and "ImageNet-A" in found[-1].statistic
+    without, details = verdicts.robustness_verdicts(tables, 10)
+    assert "ImageNet-A" not in set(details["3b"]["hypothesis"])

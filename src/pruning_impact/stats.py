@@ -405,3 +405,15 @@ def holm(p_values) -> np.ndarray:
     adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
     out[order] = adjusted
     return out
+
+
+def steepest_step(top1_by_sparsity: pd.Series) -> dict:
+    """Between which neighbouring sparsities top-1 falls fastest: ``from`` and ``to`` and the ``cost`` in
+    points of top-1 per point of sparsity (NaN with a single level)."""
+    means = top1_by_sparsity.sort_index()
+    if len(means) < 2:
+        t = float(means.index.max())
+        return {"from": t, "to": t, "cost": float("nan")}
+    cost = -np.diff(means.to_numpy()) / np.diff(means.index.to_numpy(dtype=float))
+    step = int(np.argmax(cost))
+    return {"from": float(means.index[step]), "to": float(means.index[step + 1]), "cost": float(cost[step])}

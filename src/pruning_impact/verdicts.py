@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import paper
+from .robustness_tables import natural_relative
 from .stats import empirical_p, holm
 
 REPRODUCED, NOT_REPRODUCED, MIXED, INCONCLUSIVE, NOT_EVALUATED = (
@@ -561,6 +562,15 @@ def adversarial_finding(
     return _robustness_verdict("3b", tests, alpha, "under attack", top), tests
 
 
+def robustness_calibration(
+    corruption: pd.DataFrame, floor_pool_size: int, reference_size: int, seed: int = 0, alpha: float = 0.05
+) -> dict:
+    """``robustness_aa_rate`` of the corruption rule on the evaluated dense models (the floor pool), split
+    into groups of the reference's size."""
+    dense = corruption_values(corruption[corruption["sparsity"] == 0])
+    return robustness_aa_rate(dense, range(floor_pool_size), reference_size, seed=seed, alpha=alpha)
+
+
 def robustness_aa_rate(
     values: pd.DataFrame, pool_models, group_size: int, repeats: int = 200, seed: int = 0, alpha: float = 0.05
 ) -> dict:
@@ -612,11 +622,26 @@ def pie_levels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 TABLE5_CORRUPTIONS = tuple(dict.fromkeys(paper.IMAGENET_C_TABLE5["corruption"]))
 
 
+def natural_relative_of(tables: dict[str, pd.DataFrame], model_accuracies: pd.DataFrame | None) -> pd.DataFrame:
+    """Each model's accuracy on the natural distribution-shift set relative to its clean test accuracy (the
+    analysis's ``model_accuracies``); empty without such a set or without clean accuracies."""
+    natural = tables.get("natural_accuracy")
+    if natural is None or natural.empty or model_accuracies is None:
+        return pd.DataFrame(columns=["sparsity", "model", "set", "relative_top1", "relative_top5"])
+    clean = model_accuracies.rename(columns={"top1": "clean_top1", "top5": "clean_top5"})
+    return natural_relative(natural, clean)
+
+
 def robustness_verdicts(
-    tables: dict[str, pd.DataFrame], reference_size: int, alpha: float = 0.05, natural: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame],
+    reference_size: int,
+    alpha: float = 0.05,
+    model_accuracies: pd.DataFrame | None = None,
 ) -> tuple[list[Verdict], dict[str, pd.DataFrame]]:
     """Claims 3a (Table 5's corruptions, then all), and 3b, from the robustness tables; the dense side is the
-    reference models. Returns the verdicts and their per-hypothesis tests by label."""
+    reference models. With the analysis's ``model_accuracies``, a natural adversarial set (ImageNet-A)
+    enters 3b relative to clean accuracy. Returns the verdicts and their per-hypothesis tests by label."""
+    natural = natural_relative_of(tables, model_accuracies)
     reference = range(reference_size)
     corruption, adversarial = tables.get("corruption_accuracy"), tables.get("adversarial_accuracy")
     found, details = [], {}
