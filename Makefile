@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PROFILE ?= fashion-mnist
 RESULTS ?= results
 SYSTEM_FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+# When make began: the book reports the time spent setting up.
+STARTED := $(shell date +%s)
 
 .PHONY: book test setup data train status
 
@@ -37,7 +39,7 @@ status: setup
 
 # Train or load the population, analyse it, execute the notebooks into book/, build _build/html.
 book: setup data
-	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS)
+	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS) --started $(STARTED)
 
 # The linter and the formatter (configured in pyproject.toml), then the tests.
 test: setup

@@ -35,6 +35,8 @@ random_samples = None  # random samples as large as PIE_t in the PIE evaluation 
 
 # %% tags=["hide-input"]
 
+import pandas as pd
+
 from pruning_impact import plots, stats
 from pruning_impact.book import open_chapter
 
@@ -144,6 +146,30 @@ chapter.show_table(
     "the number of classes significantly affected (uncorrected as in the paper, and corrected) "
     "and the number of PIEs per sparsity (cf. the paper's Tables 2 and 3).",
     digits=2,
+)
+
+# %% [markdown]
+# ## How long this population took to build
+#
+# The build that trained these models ran on {glue:text}`build_when`. {numref}`tab-build-time` gives
+# each stage's time, as `pruning-impact book` measured it; the notebooks and the HTML come after these
+# stages and take a few more minutes.
+
+# %% tags=["hide-input"]
+timings = chapter.build_timings()
+when, timing_table = timings or (
+    "no recorded build (these models were not trained by `pruning-impact book`)",
+    pd.DataFrame(columns=["stage", "seconds", "minutes", "models", "seconds per model"]),
+)
+chapter.glue("build_when", when)
+total = timing_table["minutes"].iloc[-1] if len(timing_table) else float("nan")
+chapter.glue("build_minutes", total)
+chapter.show_table(
+    timing_table,
+    "tab-build-time",
+    "Time of each stage of the build that trained this population (setup: making the virtual "
+    "environment and getting the data, from the start of `make book`).",
+    digits=1,
 )
 
 # %% [markdown]

@@ -43,6 +43,18 @@ def test_every_chapter_is_built(smoke_book):
     assert len(store.notebook_sources(ROOT)) == 6
 
 
+def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smoke_book):
+    book_root, _, results, settings = smoke_book
+    record = store.read_timings(store.population_dir(results, settings))[0]
+    assert set(record["stage_seconds"]) == {"train", "analysis", "robustness", "calibration"}
+    assert record["models_trained"] == 0  # the population was trained before the book
+    assert record["machine"]["cores"] >= 1 and record["machine"]["processor"]
+    html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
+    assert "tab-build-time" in html and record["date"] in html
+    rerun = (book_root / "_build" / "html" / "book" / "rerun.html").read_text()
+    assert record["machine"]["processor"] in rerun
+
+
 def test_every_figure_is_in_the_html(smoke_book):
     book_root, _, _, _ = smoke_book
     html_dir = book_root / "_build" / "html" / "book"

@@ -10,6 +10,8 @@ from pruning_impact.settings import ModelSettings
     [
         (ModelSettings(arch="small-cnn", widths=(8, 16)), (1, 28, 28)),
         (ModelSettings(arch="small-cnn"), (3, 32, 32)),
+        (ModelSettings(arch="small-cnn", downsample="stride", head="flatten"), (1, 28, 28)),
+        (ModelSettings(arch="small-cnn", downsample="stride", head="flatten"), (3, 32, 32)),
         (ModelSettings(arch="wrn", depth=10, widen_factor=1), (3, 32, 32)),
         (ModelSettings(arch="resnet50"), (3, 64, 64)),
     ],
@@ -56,3 +58,25 @@ def test_zero_init_residual_is_refused_where_no_block_ends_in_a_batch_norm(arch)
 
     with pytest.raises(SettingsError, match="model.zero_init_residual: applies to resnet50 only"):
         ModelSettings(arch=arch, zero_init_residual=True)
+
+
+def test_strided_flattening_cnn_is_the_fashion_mnist_default_and_its_cost_is_counted():
+    from pruning_impact.models import multiply_adds
+    from pruning_impact.profiles import get_profile
+
+    model = build_model(get_profile("fashion-mnist").model, (1, 28, 28), 10)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.stride for c in convs] == [(2, 2)] * 3
+    assert model.classifier.in_features == 64 * 4 * 4  # 28 -> 14 -> 7 -> 4, flattened
+    # by hand: 14*14*16*9 + 7*7*32*16*9 + 4*4*64*32*9 + 1024*10
+    assert multiply_adds(model, (1, 28, 28)) == 28_224 + 225_792 + 294_912 + 10_240
+    assert model.training  # counting leaves the model's mode alone
+
+
+def test_unknown_small_cnn_options_are_refused():
+    from pruning_impact.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="model.downsample"):
+        ModelSettings(downsample="avgpool")
+    with pytest.raises(SettingsError, match="model.head"):
+        ModelSettings(head="attention")

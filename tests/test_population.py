@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from pruning_impact import store
 from pruning_impact.cli import main
@@ -87,6 +88,26 @@ def test_rerun_is_deterministic(tmp_path, smoke_settings):
     b, _ = store.load_predictions(tmp_path / "b", settings, 0.5)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a[0], a[1])  # different models have different seeds
+
+
+def test_worker_processes_train_the_same_models_as_this_process_with_the_same_threads(tmp_path, smoke_settings):
+    """Two single-threaded workers store exactly what one single-threaded process stores."""
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0, 0.5), "population_size": 2, "dense_population_size": 2}
+    )
+    parallel = train_population(settings, tmp_path / "parallel", progress=False, workers=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        serial = train_population(settings, tmp_path / "serial", progress=False, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert parallel.trained == serial.trained == 4
+    for sparsity in (0.0, 0.5):
+        a, _ = store.load_predictions(tmp_path / "parallel", settings, sparsity)
+        b, _ = store.load_predictions(tmp_path / "serial", settings, sparsity)
+        np.testing.assert_array_equal(a, b)
+    assert train_population(settings, tmp_path / "parallel", progress=False, workers=2).trained == 0
 
 
 def test_missing_runs_name_the_command(tmp_path):

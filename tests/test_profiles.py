@@ -5,9 +5,9 @@ from pruning_impact.train import lr_at
 
 IMAGENET_TRAIN_IMAGES = 1_281_167
 
-# the run hashes of the small profiles before the paper profiles' options existed: new options at
-# their defaults must leave them (and so the names of finished populations) unchanged
-SMALL_PROFILE_HASHES = {"fashion-mnist": "44136fa355", "smoke": "7309321f69"}
+# the run hashes of the small profiles: new options at their defaults must leave them (and so the names
+# of finished populations) unchanged
+SMALL_PROFILE_HASHES = {"fashion-mnist": "0ee7d19f7b", "smoke": "7309321f69"}
 
 
 @pytest.mark.parametrize("name", ["cifar10-wrn", "imagenet-resnet50"])
@@ -65,6 +65,16 @@ def test_new_options_at_their_defaults_keep_the_small_profiles_hashes(name):
     assert settings.hash == SMALL_PROFILE_HASHES[name]
     # changing an option does change the hash
     assert settings.replace(training={"bn_weight_decay": False}).hash != settings.hash
+
+
+def test_the_previous_default_population_keeps_its_folder():
+    """The K = 10 max-pooling population that earlier editions trained is still found under its name."""
+    previous = get_profile("fashion-mnist").replace(
+        model={"downsample": "maxpool", "head": "avgpool"},
+        training={"steps": 702},
+        pruning={"begin_step": 70, "end_step": 421},
+    )
+    assert previous.hash == "44136fa355"
 
 
 def test_paper_setups_list_every_sourced_choice_with_the_profiles_values():

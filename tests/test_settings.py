@@ -69,7 +69,8 @@ def test_paper_profiles_follow_the_paper():
         assert s.population.population_size == 30
         assert s.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
     fashion = get_profile("fashion-mnist")
-    assert fashion.population.population_size == 10 and fashion.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
+    assert fashion.population.population_size == 30 and fashion.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
+    assert fashion.population.size_at(0.0) == 90
 
 
 def test_hash_ignores_defaults_placement_and_unhashed_fields():
@@ -149,7 +150,7 @@ def test_every_option_has_a_flag_and_a_description():
             assert len(text) > 10
             assert flag(cls, name) in help_text[command] and text.split()[0] in help_text[command], name
     assert "--analysis-seed" in help_text["analyze"] and "--robustness-seed" in help_text["robustness"]
-    assert "(default: 2000)" in help_text["book"].replace("\n", " ").replace("  ", " ")
+    assert "(default: 1000)" in help_text["book"].replace("\n", " ").replace("  ", " ")
 
 
 def test_commands_named_in_errors_rebuild_exactly_the_same_options():

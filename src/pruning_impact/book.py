@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ import pandas as pd
 from . import store
 from .analysis import read_analysis, run_analysis
 from .errors import PruningImpactError
+from .executor import cpu_count
 from .profiles import resolve_settings
+from .provenance import machine
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
 from .simulation import BOOK_SIMULATIONS, run_calibration
 from .simulation import calibration_folder as calibration_folder_of
@@ -82,6 +84,32 @@ class Chapter:
         from .robustness import read_tables
 
         return read_tables(self.settings, self.results_dir, self.robustness_options)
+
+    def build_timings(self) -> tuple[str, pd.DataFrame] | None:
+        """How long the build that trained this population took, as a sentence (date, machine) and a table
+        (minutes and seconds per model for each stage); None when no build recorded its timings."""
+        records = store.read_timings(store.population_dir(self.results_dir, self.settings))
+        trained = [r for r in records if r.get("models_trained")]
+        if not (trained or records):
+            return None
+        record = (trained or records)[-1]
+        cpu = record["machine"]
+        sentence = (
+            f"{record['date']}, on a {cpu['processor']} with {cpu['cores']} cores "
+            f"(instruction sets: {', '.join(cpu['speed_flags']) or 'none listed'}), {record['workers']} worker "
+            f"process(es), training in {record['precision']}"
+        )
+        stages = dict(record["stage_seconds"])
+        per_model = {"train": record["models_trained"], "robustness": record["models_evaluated"]}
+        rows = [{"stage": "setup and data (before the book command)", "seconds": record.get("setup_seconds")}]
+        rows += [{"stage": name, "seconds": seconds} for name, seconds in stages.items()]
+        table = pd.DataFrame(rows)
+        table["minutes"] = table["seconds"] / 60
+        table["models"] = table["stage"].map(per_model)
+        table["seconds per model"] = table["seconds"] / table["models"]
+        total = table["seconds"].sum(min_count=1)
+        table.loc[len(table)] = {"stage": "total before the notebooks", "seconds": total, "minutes": total / 60}
+        return sentence, table
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
@@ -303,14 +331,20 @@ def build_book(
     analysis: AnalysisOptions = AnalysisOptions(),
     robustness: RobustnessOptions = RobustnessOptions(),
     calibration_simulations: int = BOOK_SIMULATIONS,
+    workers: int | None = None,
+    started: float | None = None,
 ) -> Path:
     """Train (or load) the population, analyse it, evaluate its robustness, calibrate the verdict rules on
     ``calibration_simulations`` simulated populations per scenario, execute every notebook into
     ``<book_root>/book`` and build the HTML into ``<book_root>/_build/html``; return its index page.
 
     ``overrides`` are ``resolve_settings``'s (population sizes, sparsities, seed, data_dir, device).
-    Output and results folders are checked before anything long starts.
+    ``workers``: processes training or evaluating models side by side (None: one per core on a CPU).
+    Output and results folders are checked before anything long starts. Each stage's time is added to the
+    population's timings record (``started``, the Unix time at which a surrounding job such as ``make
+    book`` began, gives the time spent before this function: setting up and getting the data).
     """
+    entered = time.time()
     root = Path(root).resolve()
     book_root = Path(book_root).resolve() if book_root else root
     overrides = dict(overrides or {})
@@ -329,19 +363,45 @@ def build_book(
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
     store.check_writable(book_root / store.BOOK_DIR, "book")
     results_dir = store.check_writable(Path(results_dir).resolve(), "results")
+    from .population import auto_workers, train_population
+    from .robustness import evaluate_population, evaluated_runs, options_key
+    from .train import training_precision
+
+    workers = auto_workers(settings) if workers is None else workers
+    stages, clock = {}, time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        stages[name] = round(time.perf_counter() - clock, 1)
+        clock = time.perf_counter()
+
+    trained = 0
     if train:
-        from .population import train_population
-
-        train_population(settings, results_dir, progress=progress)
-    from .robustness import evaluate_population, options_key
-
+        trained = train_population(settings, results_dir, progress=progress, workers=workers).trained
+    lap("train")
     folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
-    evaluate_population(settings, results_dir, robustness, progress=progress)
-    robustness_folder = store.robustness_tables_dir(
-        store.population_dir(results_dir, settings), options_key(robustness)
-    )
-    run_calibration(results_dir, calibration_simulations, workers=os.cpu_count() or 1, progress=progress)
+    lap("analysis")
+    evaluate_population(settings, results_dir, robustness, progress=progress, workers=workers)
+    lap("robustness")
+    pop_dir = store.population_dir(results_dir, settings)
+    robustness_folder = store.robustness_tables_dir(pop_dir, options_key(robustness))
+    run_calibration(results_dir, calibration_simulations, workers=cpu_count(), progress=progress)
+    lap("calibration")
     calibration_folder, _ = calibration_folder_of(results_dir, calibration_simulations)
+    store.append_timings(
+        pop_dir,
+        {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": machine(),
+            "workers": workers,
+            "precision": training_precision(settings),
+            "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
+            "models_trained": trained,
+            "models_evaluated": len(evaluated_runs(settings, robustness)),
+            "setup_seconds": round(entered - started, 1) if started else None,
+            "stage_seconds": stages,
+        },
+    )
     inputs_digest = hashlib.sha256(
         store.fingerprint([folder, robustness_folder, calibration_folder]).encode() + _package_digest().encode()
     ).hexdigest()

@@ -87,6 +87,22 @@ def _add_population_options(parser: argparse.ArgumentParser) -> None:
         _add_field(parser, cls, name, "(default: the profile's)")
 
 
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="processes that train or evaluate models side by side, one model each (default: one per core on a "
+        "CPU, one on a GPU)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
+
+
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The overrides of the profile given on the command line."""
     return {name: getattr(args, name) for _, name in OVERRIDES if getattr(args, name) is not None}
@@ -112,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     from .population import train_population
 
-    report = train_population(settings, args.results, progress=not args.quiet)
+    report = train_population(settings, args.results, progress=not args.quiet, workers=args.workers)
     print(f"Trained {report.trained} model(s), kept {report.skipped} finished one(s) in {report.seconds:.1f} s.")
     _print_status(settings, args.results)
     return 0
@@ -169,7 +185,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     options = options_from_args(args, RobustnessOptions)
-    tables = evaluate_population(settings, args.results, options, progress=not args.quiet)
+    tables = evaluate_population(settings, args.results, options, progress=not args.quiet, workers=args.workers)
     relative = (
         per_model_relative(tables["corruption_accuracy"])
         .groupby("sparsity")["relative_top1"]
@@ -219,6 +235,8 @@ def cmd_book(args: argparse.Namespace) -> int:
         analysis=options_from_args(args, AnalysisOptions),
         robustness=options_from_args(args, RobustnessOptions),
         calibration_simulations=args.calibration_simulations,
+        workers=args.workers,
+        started=args.started,
     )
     print(f"The book is built: open {index}")
     return 0
@@ -233,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the population (finished models are skipped)")
     _add_population_options(train)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_workers(train)
     train.set_defaults(func=cmd_train)
     status = commands.add_parser("status", help="what is trained and what is missing, per sparsity")
     _add_population_options(status)
@@ -245,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_population_options(robust)
     _add_options(robust, RobustnessOptions)
     robust.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_workers(robust)
     robust.set_defaults(func=cmd_robustness)
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
@@ -270,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=BOOK_SIMULATIONS,
         help=f"simulated populations per scenario behind the rules' error rates (default {BOOK_SIMULATIONS})",
+    )
+    _add_workers(book)
+    book.add_argument(
+        "--started",
+        type=float,
+        help="Unix time at which a surrounding job began (make book passes it): the book reports the time "
+        "spent before this command, setting up and getting the data",
     )
     book.set_defaults(func=cmd_book)
     return parser

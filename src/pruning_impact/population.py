@@ -17,11 +17,12 @@ from tqdm import tqdm
 from . import store
 from .data import ImageData, load_dataset
 from .errors import DamagedResultsError
+from .executor import cpu_count, run_jobs
 from .models import build_model
 from .provenance import provenance
 from .pruning import layer_sparsities, sparsity_problems
 from .settings import Settings
-from .train import train_model
+from .train import resolve_device, train_model
 
 
 def model_seed(settings: Settings, sparsity: float, index: int) -> int:
@@ -45,46 +46,63 @@ class PopulationReport:
     seconds: float
 
 
-def train_population(settings: Settings, results_dir: str | Path, progress: bool = True) -> PopulationReport:
-    """Train every missing or damaged model of the population; finished runs are kept as they are."""
+def auto_workers(settings: Settings) -> int:
+    """Worker processes for a population's jobs: one per core for an in-memory dataset on a CPU (one model
+    each, single-threaded: ``executor``); one on a GPU or for a folder dataset, whose loader has its own
+    worker processes."""
+    if settings.data.dataset == "imagenet" or resolve_device(settings.training.device).type != "cpu":
+        return 1
+    return cpu_count()
+
+
+def _train_and_store(job: tuple[Settings, Path, float, int, bool]) -> dict:
+    """Train one model and write its finished run (in a worker process, or here); return its metrics."""
+    settings, pop_dir, sparsity, index, progress = job
+    directory = store.run_dir(pop_dir, sparsity, index)
+    store.clear(directory)
+    seed = model_seed(settings, sparsity, index)
+    trained = train_model(
+        settings, sparsity, seed, progress=progress, description=f"t={store.format_sparsity(sparsity)} model {index}"
+    )
+    buffer = io.BytesIO()
+    torch.save(trained.model.state_dict(), buffer)
+    run_info = {
+        "settings": settings.to_dict(),
+        "settings_hash": settings.hash,
+        "sparsity": sparsity,
+        "index": index,
+        "seed": seed,
+        "provenance": provenance(trained.metrics["device"]),
+    }
+    store.write_run(directory, buffer.getvalue(), trained.logits, trained.metrics, run_info)
+    return trained.metrics
+
+
+def train_population(
+    settings: Settings, results_dir: str | Path, progress: bool = True, workers: int | None = None
+) -> PopulationReport:
+    """Train every missing or damaged model of the population in ``workers`` processes (None: ``auto_workers``);
+    finished runs are kept as they are, and each model is stored as soon as it is trained."""
     pop_dir = store.check_writable(store.population_dir(results_dir, settings), "results")
     data = load_dataset(settings.data)
     store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
     runs = planned_runs(settings)
     todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
+    workers = auto_workers(settings) if workers is None else workers
     started = time.perf_counter()
     bar = tqdm(
         total=len(runs),
         initial=len(runs) - len(todo),
-        desc=f"population {settings.profile}",
+        desc=f"population {settings.profile}" + (f" ({workers} workers)" if workers > 1 else ""),
         unit="model",
         disable=not progress,
         dynamic_ncols=True,
     )
-    for sparsity, index in todo:
-        directory = store.run_dir(pop_dir, sparsity, index)
-        store.clear(directory)
-        seed = model_seed(settings, sparsity, index)
-        trained = train_model(
-            settings,
-            sparsity,
-            seed,
-            progress=progress,
-            description=f"t={store.format_sparsity(sparsity)} model {index}",
-        )
-        buffer = io.BytesIO()
-        torch.save(trained.model.state_dict(), buffer)
-        run_info = {
-            "settings": settings.to_dict(),
-            "settings_hash": settings.hash,
-            "sparsity": sparsity,
-            "index": index,
-            "seed": seed,
-            "provenance": provenance(trained.metrics["device"]),
-        }
-        store.write_run(directory, buffer.getvalue(), trained.logits, trained.metrics, run_info)
+    # one bar per model only when models train one at a time: parallel workers' bars would collide
+    jobs = [(settings, pop_dir, sparsity, index, progress and workers <= 1) for sparsity, index in todo]
+    for _, metrics in run_jobs(_train_and_store, jobs, workers):
         bar.update(1)
-        bar.set_postfix(last_top1=f"{trained.metrics['top1']:.4f}", refresh=True)
+        bar.set_postfix(last_top1=f"{metrics['top1']:.4f}", refresh=True)
     bar.close()
     return PopulationReport(pop_dir, len(todo), len(runs) - len(todo), time.perf_counter() - started)
 

@@ -55,6 +55,32 @@ def provenance(device: str | None = None) -> dict:
     }
 
 
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the instruction sets training speed depends on
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's instruction-set flags (from /proc/cpuinfo; empty where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return []
+
+
+def machine() -> dict:
+    """The machine a timing was measured on: CPU model, the flags that matter for speed, and cores."""
+    from .executor import cpu_count
+
+    flags = set(cpu_flags())
+    return {
+        "processor": cpu_model(),
+        "speed_flags": [flag for flag in SPEED_FLAGS if flag in flags],
+        "cores": cpu_count(),
+    }
+
+
 def cpu_model() -> str:
     """The CPU's model name (timings and CPU results depend on it)."""
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,9 @@ from . import store
 from .attacks import adversarial_batches
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
-from .inference import predict_logits
-from .population import load_model
+from .executor import run_jobs
+from .inference import autocast, mixed_precision, predict_logits
+from .population import auto_workers, load_model
 from .profiles import command_line
 from .provenance import provenance
 from .robustness_sets import (
@@ -77,14 +79,20 @@ def _table_inputs(settings: Settings, results_dir: str | Path, options: Robustne
 
 
 def evaluate_population(
-    settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions(), progress: bool = True
+    settings: Settings,
+    results_dir: str | Path,
+    options: RobustnessOptions = RobustnessOptions(),
+    progress: bool = True,
+    workers: int | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets, and on the
-    dataset's natural shifted set where the user has it (skipping finished work); return the tables."""
+    """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets (in ``workers``
+    processes; None: ``population.auto_workers``), and on the dataset's natural shifted set where the user
+    has it (skipping finished work); return the tables."""
     store.require_trained(results_dir, settings)
     pop_dir = store.population_dir(results_dir, settings)
     runs, key = evaluated_runs(settings, options), options_key(options)
-    _evaluate_corruptions(settings, results_dir, options, runs, progress)
+    workers = auto_workers(settings) if workers is None else workers
+    _evaluate_corruptions(settings, results_dir, options, runs, progress, workers)
     natural_name = _evaluate_natural_set(settings, results_dir, key, runs, progress)
     inputs = _table_inputs(settings, results_dir, options)
 
@@ -119,10 +127,6 @@ def read_tables(
 # ----------------------------------------------------------------------------- per-example predictions
 
 
-def _top5(model: torch.nn.Module, dataset: str, images: np.ndarray, device: torch.device) -> np.ndarray:
-    return top_k_classes(predict_logits(model, images_to_input(dataset, images), device), 5)
-
-
 def _predictions_finished(folder: Path, sources: dict) -> bool:
     """A model's predictions are finished when made from the present sources of the corrupted images; those
     written before sources were recorded are kept (re-evaluating them could cost hours of GPU time)."""
@@ -131,11 +135,66 @@ def _predictions_finished(folder: Path, sources: dict) -> bool:
     return store.is_finished(folder, inputs=None if legacy else sources)
 
 
+@lru_cache(maxsize=1)
+def _evaluation_inputs(settings: Settings, results_dir: str, options: RobustnessOptions) -> dict:
+    """What every model is evaluated on (read once per process): the subsample's clean and corrupted images
+    (generated and cached on disk the first time) and the attacked images with their labels."""
+    data = load_dataset(settings.data)
+    indices, sets = corrupted_sets(data, settings.data, options, results_dir, progress=False)
+    adv_indices = subsample_indices(len(data.test_labels), options.adversarial_subsample, options.seed + 1)
+    return {
+        "clean": data.test_images(indices),
+        "sets": sets,
+        "adv_inputs": images_to_input(data.name, data.test_images(adv_indices)),
+        "adv_labels": torch.from_numpy(data.test_labels[adv_indices]),
+    }
+
+
+def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
+    """Write one model's predictions on the corrupted and adversarial sets (in a worker process, or here),
+    as pure inference in the population's mixed precision (bfloat16 on a CPU that has it natively)."""
+    settings, results_dir, options, run = job
+    inputs = _evaluation_inputs(settings, results_dir, options)
+    data, device = load_dataset(settings.data), resolve_device(settings.training.device)
+    folder = store.run_dir(store.population_dir(results_dir, settings), *run)
+    model = load_model(settings, folder, data, device)
+    precision = mixed_precision(device, settings.training.amp)
+
+    def top5(images: np.ndarray) -> np.ndarray:
+        batch = settings.training.eval_batch_size
+        logits = predict_logits(model, images_to_input(data.name, images), device, batch, precision)
+        return top_k_classes(logits, 5)
+
+    payloads = {store.CLEAN_TOP5_FILE: store.npy_bytes(top5(inputs["clean"]))}
+    for (name, severity), images in inputs["sets"].items():
+        payloads[store.corrupted_top5_file(name, severity)] = store.npy_bytes(top5(images))
+    adv_inputs, adv_labels = inputs["adv_inputs"], inputs["adv_labels"]
+    payloads[store.ADVERSARIAL_CLEAN_FILE] = store.npy_bytes(
+        top_k_classes(predict_logits(model, adv_inputs, device, precision=precision), 1)[:, 0]
+    )
+    with autocast(device, precision):
+        for attack in options.attacks:
+            for epsilon in options.epsilons:
+                adversarial = adversarial_batches(
+                    model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
+                )
+                top1 = top_k_classes(predict_logits(model, adversarial, device, precision=precision), 1)[:, 0]
+                payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
+    sources = {"sources": corruption_sources(settings.data, options)}
+    store.write_finished(store.robustness_dir(folder, options_key(options)), payloads, inputs=sources)
+    return run
+
+
 def _evaluate_corruptions(
-    settings: Settings, results_dir: str | Path, options: RobustnessOptions, runs: list[Run], progress: bool
+    settings: Settings,
+    results_dir: str | Path,
+    options: RobustnessOptions,
+    runs: list[Run],
+    progress: bool,
+    workers: int,
 ) -> None:
     """Write each model's predictions on the corrupted and adversarial sets where they are not finished for
-    the present sources of the corrupted images (generated, or a published set)."""
+    the present sources of the corrupted images (generated, or a published set), in ``workers`` processes."""
     pop_dir = store.population_dir(results_dir, settings)
     key, sources = options_key(options), {"sources": corruption_sources(settings.data, options)}
     todo = [
@@ -145,33 +204,11 @@ def _evaluate_corruptions(
     ]
     if not todo:
         return
-    data = load_dataset(settings.data)
-    device = resolve_device(settings.training.device)
-    indices, sets = corrupted_sets(data, settings.data, options, results_dir, progress)
-    clean = data.test_images(indices)
-    adv_indices = subsample_indices(len(data.test_labels), options.adversarial_subsample, options.seed + 1)
-    adv_inputs = images_to_input(data.name, data.test_images(adv_indices))
-    adv_labels = torch.from_numpy(data.test_labels[adv_indices])
+    # the corrupted sets are generated (and cached on disk) here once, before any worker reads them
+    corrupted_sets(load_dataset(settings.data), settings.data, options, results_dir, progress)
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="robustness", unit="model", disable=not progress)
-    for run in todo:
-        folder = store.run_dir(pop_dir, *run)
-        model = load_model(settings, folder, data, device)
-        payloads = {store.CLEAN_TOP5_FILE: store.npy_bytes(_top5(model, data.name, clean, device))}
-        for (name, severity), images in sets.items():
-            payloads[store.corrupted_top5_file(name, severity)] = store.npy_bytes(
-                _top5(model, data.name, images, device)
-            )
-        payloads[store.ADVERSARIAL_CLEAN_FILE] = store.npy_bytes(
-            top_k_classes(predict_logits(model, adv_inputs, device), 1)[:, 0]
-        )
-        for attack in options.attacks:
-            for epsilon in options.epsilons:
-                adversarial = adversarial_batches(
-                    model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
-                )
-                top1 = top_k_classes(predict_logits(model, adversarial, device), 1)[:, 0]
-                payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
-        store.write_finished(store.robustness_dir(folder, key), payloads, inputs=sources)
+    jobs = [(settings, str(results_dir), options, run) for run in todo]
+    for _ in run_jobs(_evaluate_run, jobs, workers):
         bar.update(1)
     bar.close()
 

@@ -25,6 +25,8 @@ from .errors import SettingsError
 
 DATASETS = ("fashion-mnist", "cifar10", "imagenet", "synthetic")
 ARCHITECTURES = ("small-cnn", "wrn", "resnet50")
+DOWNSAMPLING = ("maxpool", "stride")
+HEADS = ("avgpool", "flatten")
 LR_SCHEDULES = ("onecycle", "step")
 PRUNING_SCOPES = ("layer", "global")
 UPDATE_RULES = ("masked", "straight_through")
@@ -182,6 +184,12 @@ class ModelSettings(Described):
 
     arch: str = describe("small-cnn", "Architecture: small-cnn, wrn (Wide ResNet) or resnet50.")
     widths: tuple[int, ...] = describe((16, 32, 64), "Channels of the small CNN's convolution blocks.")
+    downsample: str = describe(
+        "maxpool", "Small CNN: halve the resolution in each block by a 2x2 max-pool or by a stride-2 convolution."
+    )
+    head: str = describe(
+        "avgpool", "Small CNN: global average pool before the classifier, or flatten the last feature map."
+    )
     depth: int = describe(28, "Wide ResNet depth d (6n + 4).")
     widen_factor: int = describe(10, "Wide ResNet widening factor k.")
     zero_init_residual: bool = describe(
@@ -190,6 +198,8 @@ class ModelSettings(Described):
 
     def check(self) -> None:
         _one_of(self.arch, ARCHITECTURES, "model.arch")
+        _one_of(self.downsample, DOWNSAMPLING, "model.downsample")
+        _one_of(self.head, HEADS, "model.head")
         _require(
             len(self.widths) >= 1 and all(int(w) >= 1 for w in self.widths),
             "model.widths",
@@ -232,7 +242,10 @@ class TrainSettings(Described):
         128, "Batch size when predicting the test set (small batches stay in cache).", hashed=False
     )
     device: str = describe("auto", "auto (CUDA when present, else CPU), cpu or cuda.", hashed=False, choices=DEVICES)
-    amp: bool = describe(True, "Mixed precision (float16 autocast) when training on CUDA.")
+    amp: bool = describe(
+        True,
+        "Mixed precision: float16 autocast on CUDA, bfloat16 on a CPU that computes it natively (AVX512-BF16, AMX).",
+    )
 
     def check(self) -> None:
         _require(self.steps >= 1, "training.steps", f"{self.steps} must be >= 1")
@@ -488,13 +501,13 @@ class RobustnessOptions(Described):
         choices=KNOWN_CORRUPTIONS,
     )
     severities: tuple[int, ...] = describe((1, 2, 3, 4, 5), "Corruption severities evaluated, from 1 to 5.")
-    subsample: int | None = describe(2000, "Test images per corrupted set, a fixed seeded subsample (none: all).")
+    subsample: int | None = describe(1000, "Test images per corrupted set, a fixed seeded subsample (none: all).")
     epsilons: tuple[float, ...] = describe(
         (0.01, 0.03, 0.1), "L-infinity radii of the attacks, in pixels on a 0-1 scale."
     )
     attacks: tuple[str, ...] = describe(ATTACKS, "Adversarial attacks: fgsm, pgd.", choices=ATTACKS)
     adversarial_subsample: int | None = describe(
-        500, "Test images attacked per model, a fixed seeded subsample (none: all)."
+        250, "Test images attacked per model, a fixed seeded subsample (none: all)."
     )
     pgd_steps: int = describe(10, "Steps of the PGD attack.")
     models_per_level: int | None = describe(

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from . import analysis, paper, store, verdicts
 from .analysis import Population, analyze
+from .executor import run_jobs
 from .profiles import get_profile
 from .provenance import provenance
 from .settings import AnalysisOptions
@@ -259,27 +260,10 @@ def calibrate(simulations: int = 200, seed: int = 0, workers: int = 1, progress:
     """Rates of every verdict per claim and scenario over ``simulations`` populations each: one row per
     (claim, scenario) with the share of reproduced, not reproduced, mixed and inconclusive."""
     jobs = [(name, seed * 100_003 + i) for name in SCENARIOS for i in range(simulations)]
-    if workers > 1:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
-
-        # one BLAS thread per worker process (set before the workers start and import numpy): the
-        # workers already use every core, and nested threads slow them down
-        threads = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1")
-        saved = {name: os.environ.get(name) for name in threads}
-        os.environ.update(threads)
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                results = list(tqdm(pool.map(_one, jobs, chunksize=4), total=len(jobs), disable=not progress))
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-    else:
-        results = [_one(job) for job in tqdm(jobs, disable=not progress, desc="simulated populations")]
+    finished = run_jobs(_one, jobs, workers)
+    results = [
+        result for _, result in tqdm(finished, total=len(jobs), disable=not progress, desc="simulated populations")
+    ]
     rows = [
         {"scenario": name, "seed": s, "claim": claim, "verdict": verdict}
         for name, s, found in results

@@ -53,6 +53,7 @@ ANALYSIS_DIR = "analysis"
 ROBUSTNESS_DIR = "robustness"
 CORRUPTED_DIR = "corrupted"
 CALIBRATION_DIR = "calibration"
+TIMINGS_FILE = "timings.json"  # in a population's folder: how long each stage of each book build took
 TABLE_SUFFIX = ".csv"
 MAX_CLASSES_FOR_LOGITS = 100
 
@@ -344,6 +345,20 @@ def write_population_info(pop_dir: Path, settings: Settings, class_names: tuple[
     }
     save_json(pop_dir / POPULATION_FILE, info)
     save_npy(pop_dir / LABELS_FILE, labels.astype(np.int64))
+
+
+def append_timings(pop_dir: Path, record: dict) -> None:
+    """Add one build's stage timings to the population's record (earlier builds are kept)."""
+    save_json(pop_dir / TIMINGS_FILE, [*read_timings(pop_dir), record])
+
+
+def read_timings(pop_dir: Path) -> list[dict]:
+    """Every recorded build's stage timings, oldest first (none when missing or damaged)."""
+    try:
+        records = json.loads((pop_dir / TIMINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return records if isinstance(records, list) else []
 
 
 def read_population_info(pop_dir: Path) -> dict:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from .data import load_dataset
 from .errors import SettingsError, TrainingDivergedError
-from .inference import predict_logits
+from .inference import autocast, mixed_precision, predict_logits
 from .models import build_model
 from .pruning import PolynomialDecay, Pruner, layer_sparsities, sparsity_problems
 from .settings import PruningSettings, Settings, TrainSettings
@@ -91,6 +91,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def training_precision(settings: Settings) -> str:
+    """The number type this machine trains ``settings``' models in: float32, bfloat16 or float16."""
+    dtype = mixed_precision(resolve_device(settings.training.device), settings.training.amp)
+    return str(dtype or torch.float32).removeprefix("torch.")
+
+
 @dataclass
 class TrainedModel:
     """A finished model (pruned weights are exact zeros), its test-set logits [N, C] and metrics."""
@@ -120,8 +126,8 @@ def train_model(
         )
     optimizer = build_optimizer(model, train_cfg)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=train_cfg.label_smoothing)
-    use_amp = train_cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    precision = mixed_precision(device, train_cfg.amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
 
     bar = tqdm(
         total=train_cfg.steps,
@@ -144,7 +150,7 @@ def train_model(
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, train_cfg)
             x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            with autocast(device, precision):
                 logits = model(x)
                 loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
@@ -190,6 +196,7 @@ def train_model(
         "train_seconds": seconds,
         "images_per_second": train_cfg.steps * train_cfg.batch_size / seconds,
         "device": str(device),
+        "precision": training_precision(settings),
         "layer_sparsity": layer_sparsities(model, prune_cfg.prune_final_layer) if sparsity > 0 else {},
     }
     return TrainedModel(model.cpu(), logits, metrics)
