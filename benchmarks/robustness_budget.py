@@ -10,8 +10,11 @@ touch), the images evaluated per model on that part and the cost relative to the
 ``stable_at corruptions=<smallest n> adversarial=<smallest m>`` with agreement >= 0.9 on every claim the
 budget touches (none: no budget reaches it). The full-budget rows agree by construction.
 
-    python benchmarks/robustness_budget.py [--results /work/results] [--population fashion-mnist-44136fa355]
+    python benchmarks/robustness_budget.py --population fashion-mnist-44136fa355 [--results results]
         [--repeats 20] [--seed 0]
+
+The budgets were chosen on the K = 10 population ``fashion-mnist-44136fa355``, evaluated on 2,000 and 500
+images (``benchmarks/NOTES.md``); a population evaluated with smaller subsamples can only be cut further.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ def adversarial_table(p: dict, rows: np.ndarray) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="/work/results", help="results folder (default /work/results)")
-    parser.add_argument("--population", default="fashion-mnist-44136fa355", help="population folder in it")
+    parser.add_argument("--results", default="results", help="results folder (default results)")
+    parser.add_argument("--population", required=True, help="population folder in it (profile-hash)")
     parser.add_argument("--repeats", type=int, default=20, help="random sub-subsamples per budget (default 20)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

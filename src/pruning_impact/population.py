@@ -22,7 +22,8 @@ from .models import build_model
 from .provenance import provenance
 from .pruning import layer_sparsities, sparsity_problems
 from .settings import Settings
-from .train import resolve_device, train_model
+from .train import TrainedModel, resolve_device, train_model
+from .vectorized import train_group
 
 
 def model_seed(settings: Settings, sparsity: float, index: int) -> int:
@@ -55,15 +56,9 @@ def auto_workers(settings: Settings) -> int:
     return cpu_count()
 
 
-def _train_and_store(job: tuple[Settings, Path, float, int, bool]) -> dict:
-    """Train one model and write its finished run (in a worker process, or here); return its metrics."""
-    settings, pop_dir, sparsity, index, progress = job
-    directory = store.run_dir(pop_dir, sparsity, index)
-    store.clear(directory)
-    seed = model_seed(settings, sparsity, index)
-    trained = train_model(
-        settings, sparsity, seed, progress=progress, description=f"t={store.format_sparsity(sparsity)} model {index}"
-    )
+def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel) -> dict:
+    """Write a trained model as the finished run ``index`` of its sparsity; return its metrics."""
+    sparsity, seed = trained.metrics["sparsity"], trained.metrics["seed"]
     buffer = io.BytesIO()
     torch.save(trained.model.state_dict(), buffer)
     run_info = {
@@ -74,8 +69,26 @@ def _train_and_store(job: tuple[Settings, Path, float, int, bool]) -> dict:
         "seed": seed,
         "provenance": provenance(trained.metrics["device"]),
     }
-    store.write_run(directory, buffer.getvalue(), trained.logits, trained.metrics, run_info)
+    store.write_run(
+        store.run_dir(pop_dir, sparsity, index), buffer.getvalue(), trained.logits, trained.metrics, run_info
+    )
     return trained.metrics
+
+
+def _train_and_store(job: tuple[Settings, Path, list[tuple[float, int]], bool]) -> list[dict]:
+    """Train the runs (sparsity, index) of a job and store each as soon as it is finished (in a worker
+    process, or here): one at a time, or ``training.models_per_step`` together; return their metrics."""
+    settings, pop_dir, runs, progress = job
+    for sparsity, index in runs:
+        store.clear(store.run_dir(pop_dir, sparsity, index))
+    seeds = [(sparsity, model_seed(settings, sparsity, index)) for sparsity, index in runs]
+    if len(runs) == 1:
+        (sparsity, seed), (_, index) = seeds[0], runs[0]
+        description = f"t={store.format_sparsity(sparsity)} model {index}"
+        trained = [train_model(settings, sparsity, seed, progress=progress, description=description)]
+    else:
+        trained = train_group(settings, seeds, progress=progress)
+    return [_store(settings, pop_dir, index, model) for (_, index), model in zip(runs, trained)]
 
 
 def train_population(
@@ -99,10 +112,14 @@ def train_population(
         dynamic_ncols=True,
     )
     # one bar per model only when models train one at a time: parallel workers' bars would collide
-    jobs = [(settings, pop_dir, sparsity, index, progress and workers <= 1) for sparsity, index in todo]
-    for _, metrics in run_jobs(_train_and_store, jobs, workers):
-        bar.update(1)
-        bar.set_postfix(last_top1=f"{metrics['top1']:.4f}", refresh=True)
+    together = settings.training.models_per_step
+    jobs = [
+        (settings, pop_dir, todo[start : start + together], progress and workers <= 1)
+        for start in range(0, len(todo), together)
+    ]
+    for _, finished in run_jobs(_train_and_store, jobs, workers):
+        bar.update(len(finished))
+        bar.set_postfix(last_top1=f"{finished[-1]['top1']:.4f}", refresh=True)
     bar.close()
     return PopulationReport(pop_dir, len(todo), len(runs) - len(todo), time.perf_counter() - started)
 

@@ -246,11 +246,18 @@ class TrainSettings(Described):
         True,
         "Mixed precision: float16 autocast on CUDA, bfloat16 on a CPU that computes it natively (AVX512-BF16, AMX).",
     )
+    models_per_step: int = describe(
+        1,
+        "Small CNN: models trained together as one network of grouped layers, to fill a GPU that one small "
+        "model leaves idle (each trains as it would alone, up to rounding).",
+        hashed=False,
+    )
 
     def check(self) -> None:
         _require(self.steps >= 1, "training.steps", f"{self.steps} must be >= 1")
         _require(self.batch_size >= 1, "training.batch_size", f"{self.batch_size} must be >= 1")
         _require(self.eval_batch_size >= 1, "training.eval_batch_size", "must be >= 1")
+        _require(self.models_per_step >= 1, "training.models_per_step", f"{self.models_per_step} must be >= 1")
         _require(self.lr > 0, "training.lr", f"{self.lr} must be > 0")
         _require(0 <= self.momentum < 1, "training.momentum", f"{self.momentum} must be in [0, 1)")
         _require(self.weight_decay >= 0, "training.weight_decay", "must be >= 0")

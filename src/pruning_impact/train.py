@@ -182,9 +182,20 @@ def train_model(
     seconds = time.perf_counter() - started
     if pruner is not None:
         pruner.finalize()
+    return finish_model(model, settings, sparsity, seed, seconds, train_cfg.steps * train_cfg.batch_size)
+
+
+def finish_model(
+    model: nn.Module, settings: Settings, sparsity: float, seed: int, seconds: float, images: int
+) -> TrainedModel:
+    """A trained model (pruned weights already exact zeros) checked against its sparsity, its test-set
+    logits in float32 and its metrics; ``seconds`` and ``images`` are those of its training."""
+    train_cfg, prune_cfg = settings.training, settings.pruning
+    device = next(model.parameters()).device
     problems = sparsity_problems(model, sparsity, prune_cfg.scope, prune_cfg.prune_final_layer)
     if problems:
         raise RuntimeError(f"pruning to {sparsity} failed: {'; '.join(problems)}")  # a bug, not a user error
+    data = load_dataset(settings.data)
     logits = predict_logits(model, (x for x, _ in data.test_batches(train_cfg.eval_batch_size, device)), device)
     labels = data.test_labels
     top5 = top_k_classes(logits, 5)
@@ -194,9 +205,10 @@ def train_model(
         "top1": float((top5[:, 0] == labels).mean()),
         "top5": float((top5 == labels[:, None]).any(axis=1).mean()),
         "train_seconds": seconds,
-        "images_per_second": train_cfg.steps * train_cfg.batch_size / seconds,
+        "images_per_second": images / seconds,
         "device": str(device),
         "precision": training_precision(settings),
+        "threads": torch.get_num_threads(),
         "layer_sparsity": layer_sparsities(model, prune_cfg.prune_final_layer) if sparsity > 0 else {},
     }
     return TrainedModel(model.cpu(), logits, metrics)
