@@ -69,8 +69,12 @@ def test_paper_profiles_follow_the_paper():
         assert s.population.population_size == 30
         assert s.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
     fashion = get_profile("fashion-mnist")
-    assert fashion.population.population_size == 30 and fashion.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
-    assert fashion.population.size_at(0.0) == 90
+    assert fashion.population.population_size == 20 and fashion.population.sparsities == (0.0, 0.1, 0.3, 0.5, 0.7, 0.9)
+    assert fashion.population.size_at(0.0) == 60
+    k30 = get_profile("fashion-mnist-k30")
+    assert (k30.population.population_size, k30.population.size_at(0.0)) == (30, 90)
+    same_but_k = k30.replace(population={"population_size": 20, "dense_population_size": 60})
+    assert same_but_k.hash == fashion.hash and same_but_k.to_dict() | {"profile": "fashion-mnist"} == fashion.to_dict()
 
 
 def test_hash_ignores_defaults_placement_and_unhashed_fields():
