@@ -31,3 +31,19 @@ def test_verdict_calibration_runs_and_ends_with_its_summary_line():
     out = run("verdict_calibration.py", "--simulations", "1", "--workers", "1")
     assert re.search(r"^null_max=\d\.\d{3} planted_min=\d\.\d{3}$", out.strip().splitlines()[-1])
     assert "no-effect" in out and "claim 1r has no planted test" in out and "claim 2l has no planted test" in out
+
+
+def test_train_throughput_runs_and_ends_with_its_ratio():
+    import re
+
+    out = run("train_throughput.py", "--profile", "smoke", "--quick")
+    assert "plain loop" in out and "of the matrix product" in out
+    assert re.fullmatch(r"ratio=\d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_population_time_runs_and_ends_with_its_estimate():
+    import re
+
+    out = run("population_time.py", "--profile", "smoke", "--k", "1", "--workers", "1")
+    assert "machine:" in out and "models trained" in out
+    assert re.fullmatch(r"minutes=\d+\.\d", out.strip().splitlines()[-1])

@@ -50,6 +50,9 @@ class BookError(PruningImpactError):
 # ----------------------------------------------------------------------------- notebooks' side
 
 
+BUILD_STAGES = ("train", "analysis", "robustness", "calibration")  # in the order ``build_book`` runs them
+
+
 @dataclass
 class Chapter:
     """What a notebook needs of a population: its settings, tables and a way to show results."""
@@ -94,18 +97,19 @@ class Chapter:
             return None
         record = (trained or records)[-1]
         cpu = record["machine"]
+        workers = record["workers"]
         sentence = (
-            f"{record['date']}, on a {cpu['processor']} with {cpu['cores']} cores "
-            f"(instruction sets: {', '.join(cpu['speed_flags']) or 'none listed'}), {record['workers']} worker "
-            f"process(es), training in {record['precision']}"
+            f"{record['date']}, on {cpu['processor']} ({cpu['cores']} cores; instruction sets: "
+            f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {workers} worker "
+            f"process{'es' if workers != 1 else ''}, training in {record['precision']}"
         )
-        stages = dict(record["stage_seconds"])
+        stages = record["stage_seconds"]
         per_model = {"train": record["models_trained"], "robustness": record["models_evaluated"]}
         rows = [{"stage": "setup and data (before the book command)", "seconds": record.get("setup_seconds")}]
-        rows += [{"stage": name, "seconds": seconds} for name, seconds in stages.items()]
+        rows += [{"stage": name, "seconds": stages[name]} for name in BUILD_STAGES if name in stages]
         table = pd.DataFrame(rows)
         table["minutes"] = table["seconds"] / 60
-        table["models"] = table["stage"].map(per_model)
+        table["models"] = table["stage"].map(per_model).astype("Int64")
         table["seconds per model"] = table["seconds"] / table["models"]
         total = table["seconds"].sum(min_count=1)
         table.loc[len(table)] = {"stage": "total before the notebooks", "seconds": total, "minutes": total / 60}

@@ -110,6 +110,13 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: 
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
 
 
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch on ``device``; to a GPU through pinned memory, so the copy overlaps with computation."""
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 class InMemoryImages(ImageData):
     """A dataset held as uint8 tensors [N, C, H, W]."""
 
@@ -140,12 +147,15 @@ class InMemoryImages(ImageData):
             images = self.train_x[idx]
             if self.augment:
                 images = random_crop_flip(images, generator)
-            yield self.normalize(images.to(device)), self.train_y[idx].to(device)
+            yield self.normalize(_to_device(images, device)), _to_device(self.train_y[idx], device)
 
     def test_batches(self, batch_size: int, device: torch.device) -> Iterator[Batch]:
         for start in range(0, len(self.test_x), batch_size):
             stop = start + batch_size
-            yield self.normalize(self.test_x[start:stop].to(device)), self.test_y[start:stop].to(device)
+            yield (
+                self.normalize(_to_device(self.test_x[start:stop], device)),
+                _to_device(self.test_y[start:stop], device),
+            )
 
     def test_images(self, indices) -> np.ndarray:
         images = self.test_x[torch.from_numpy(np.array(indices, dtype=np.int64))].permute(0, 2, 3, 1).numpy()

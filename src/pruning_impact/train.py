@@ -81,13 +81,17 @@ def build_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.SG
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device ``training.device`` names; on CUDA, cuDNN may pick the fastest convolution algorithms for
+    the (fixed) input sizes."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise SettingsError(
             "invalid setting training.device: 'cuda' was asked for but no CUDA device is available; "
             "use --device cpu or auto"
         )
+    if name == "cuda":
+        torch.backends.cudnn.benchmark = True
     return torch.device(name)
 
 
