@@ -47,3 +47,11 @@ def test_population_time_runs_and_ends_with_its_estimate():
     out = run("population_time.py", "--profile", "smoke", "--k", "1", "--workers", "1")
     assert "machine:" in out and "models trained" in out
     assert re.fullmatch(r"minutes=\d+\.\d", out.strip().splitlines()[-1])
+
+
+def test_inference_throughput_runs_and_ends_with_its_ratio():
+    import re
+
+    out = run("inference_throughput.py", "--profile", "smoke", "--rounds", "1")
+    assert "training:" in out and "inference:" in out
+    assert re.fullmatch(r"ratio=\d+\.\d\d", out.strip().splitlines()[-1])

@@ -80,3 +80,39 @@ def test_unknown_small_cnn_options_are_refused():
         ModelSettings(downsample="avgpool")
     with pytest.raises(SettingsError, match="model.head"):
         ModelSettings(head="attention")
+
+
+class _DataDependent(torch.nn.Module):
+    def forward(self, x):
+        return x if x.sum() > 0 else -x  # fx cannot trace a branch on data
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        ModelSettings(downsample="stride", head="flatten"),
+        ModelSettings(arch="wrn", depth=10, widen_factor=1),
+        ModelSettings(arch="resnet50"),
+    ],
+)
+def test_folding_batch_norms_for_evaluation_keeps_the_function(settings):
+    from pruning_impact.models import inference_model
+
+    torch.manual_seed(0)
+    model = build_model(settings, (3, 32, 32), 10)
+    model.train()(torch.randn(16, 3, 32, 32))  # batch-norm statistics that are not the identity
+    x = torch.randn(4, 3, 32, 32)
+    expected = model.eval()(x)
+    folded = inference_model(model)
+    torch.testing.assert_close(folded(x), expected, atol=1e-4, rtol=1e-4)
+    if settings.arch != "wrn":  # pre-activation blocks have no convolution followed by a batch norm
+        assert len([m for m in folded.modules() if isinstance(m, torch.nn.BatchNorm2d)]) < len(
+            [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        )
+
+
+def test_a_model_that_cannot_be_traced_is_evaluated_as_it_is():
+    from pruning_impact.models import inference_model
+
+    model = _DataDependent()
+    assert inference_model(model) is model

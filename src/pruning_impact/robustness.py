@@ -27,6 +27,7 @@ from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
 from .executor import run_jobs
 from .inference import autocast, mixed_precision, predict_logits
+from .models import inference_model
 from .population import auto_workers, load_model
 from .profiles import command_line
 from .provenance import provenance
@@ -157,7 +158,7 @@ def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
     inputs = _evaluation_inputs(settings, results_dir, options)
     data, device = load_dataset(settings.data), resolve_device(settings.training.device)
     folder = store.run_dir(store.population_dir(results_dir, settings), *run)
-    model = load_model(settings, folder, data, device)
+    model = inference_model(load_model(settings, folder, data, device))
     precision = mixed_precision(device, settings.training.amp)
 
     def top5(images: np.ndarray) -> np.ndarray:
@@ -231,7 +232,7 @@ def _evaluate_natural_set(
     device = resolve_device(settings.training.device)
     for run in tqdm(todo, desc=natural.name, unit="model", disable=not progress):
         folder = store.run_dir(pop_dir, *run)
-        logits = predict_logits(load_model(settings, folder, data, device), inputs, device)
+        logits = predict_logits(inference_model(load_model(settings, folder, data, device)), inputs, device)
         payloads = {
             store.TOP5_FILE: store.npy_bytes(top_k_classes(logits, 5)),
             store.LABELS_FILE: store.npy_bytes(natural.labels),
