@@ -85,16 +85,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--population", required=True, help="population folder in it (profile-hash)")
     parser.add_argument("--repeats", type=int, default=20, help="random sub-subsamples per budget (default 20)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--subsample", type=int, default=2000, help="corrupted images the population was evaluated on (default 2000)"
+    )
+    parser.add_argument(
+        "--adversarial-subsample", type=int, default=500, help="attacked images it was evaluated on (default 500)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     start = time.perf_counter()
 
-    # the population's own settings (the profile may have changed since), the default evaluation options
+    # the population's own settings (the profile may have changed since), the options it was evaluated with
     pop_dir = Path(args.results) / args.population
     settings = Settings.from_dict(store.read_population_info(pop_dir)["settings"])
     if settings.name != args.population:
         raise SystemExit(f"{pop_dir} holds settings named {settings.name}, not {args.population}")
-    options, alpha = RobustnessOptions(), AnalysisOptions().alpha
+    options = RobustnessOptions(subsample=args.subsample, adversarial_subsample=args.adversarial_subsample)
+    alpha = AnalysisOptions().alpha
     full = robustness.read_tables(settings, args.results, options)  # what the notebooks read
     accuracies = read_analysis(args.results, settings, AnalysisOptions())["model_accuracies"]
     stored = full["corruption_accuracy"]

@@ -151,9 +151,9 @@ chapter.show_table(
 # %% [markdown]
 # ## How long this population took to build
 #
-# The build that trained these models ran on {glue:text}`build_when`. {numref}`tab-build-time` gives
-# each stage's time, as `pruning-impact book` measured it; the notebooks and the HTML come after these
-# stages and take a few more minutes.
+# The latest build that trained models of this population ran on {glue:text}`build_when`.
+# {numref}`tab-build-time` gives each stage's time, as `pruning-impact book` measured it; the notebooks
+# and the HTML come after these stages and are not in it.
 
 # %% tags=["hide-input"]
 timings = chapter.build_timings()

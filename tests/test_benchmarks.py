@@ -55,3 +55,8 @@ def test_inference_throughput_runs_and_ends_with_its_ratio():
     out = run("inference_throughput.py", "--profile", "smoke", "--rounds", "1")
     assert "training:" in out and "inference:" in out
     assert re.fullmatch(r"ratio=\d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_architectures_runs():
+    out = run("architectures.py", "--profile", "smoke", "--epochs", "1", "--only", "old", "strided-flat")
+    assert "strided-flat" in out and "old" in out and "machine:" in out

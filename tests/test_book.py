@@ -51,6 +51,9 @@ def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smok
     assert record["machine"]["cores"] >= 1 and record["machine"]["processor"]
     html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
     assert "tab-build-time" in html and record["date"] in html
+    # a build that trained nothing and was not started by make book says so, with no inf or NA cells
+    assert "it trained 0 of the population" in html and "setup was not timed" in html
+    assert "&lt;NA&gt;" not in html and ">inf<" not in html
     rerun = (book_root / "_build" / "html" / "book" / "rerun.html").read_text()
     assert record["machine"]["processor"] in rerun
 

@@ -36,6 +36,12 @@ def test_workers_are_other_processes_with_their_share_of_the_threads():
     assert {name: os.environ.get(name) for name in THREAD_VARIABLES} == before  # the parent's are restored
 
 
+def test_a_single_job_still_runs_in_a_worker_with_a_workers_threads():
+    """A model's numbers depend on its threads: the last model of a resumed run gets what the others got."""
+    ((_, (threads, pid)),) = list(run_jobs(threads_and_pid, [0], workers=2))
+    assert pid != os.getpid() and threads == max(cpu_count() // 2, 1)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_job_raises_its_own_error(workers):
     with pytest.raises(ValueError, match="job 3 failed"):

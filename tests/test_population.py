@@ -8,6 +8,7 @@ import torch
 from pruning_impact import store
 from pruning_impact.cli import main
 from pruning_impact.errors import MissingResultsError
+from pruning_impact.executor import cpu_count
 from pruning_impact.population import model_seed, planned_runs, train_population
 
 
@@ -91,13 +92,13 @@ def test_rerun_is_deterministic(tmp_path, smoke_settings):
 
 
 def test_worker_processes_train_the_same_models_as_this_process_with_the_same_threads(tmp_path, smoke_settings):
-    """Two single-threaded workers store exactly what one single-threaded process stores."""
+    """Two workers store exactly what one process stores with the threads each worker has."""
     settings = smoke_settings.replace(
         population={"sparsities": (0.0, 0.5), "population_size": 2, "dense_population_size": 2}
     )
     parallel = train_population(settings, tmp_path / "parallel", progress=False, workers=2)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(cpu_count() // 2, 1))  # what each of two workers gets
     try:
         serial = train_population(settings, tmp_path / "serial", progress=False, workers=1)
     finally:

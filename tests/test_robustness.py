@@ -51,6 +51,19 @@ def test_attacks_lower_a_trained_models_accuracy(smoke_population):
     assert (adv - x).abs().max() > 0.05 / std.max()  # and it does move the inputs
 
 
+def test_attacks_are_computed_in_float32_inside_a_bfloat16_region():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    seen = []
+    model.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    x, y = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fgsm(model, x, y, 0.03, "fashion-mnist")
+        pgd(model, x, y, 0.03, "fashion-mnist", 2, torch.Generator().manual_seed(0))
+        model(x)
+    assert seen[:-1] == [torch.float32] * 3 and seen[-1] == torch.bfloat16
+
+
 def test_smoke_population_robustness_end_to_end(smoke_population):
     results, settings = smoke_population
     tables = evaluate_population(settings, results, SMALL, progress=False)

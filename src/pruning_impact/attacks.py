@@ -1,5 +1,8 @@
 """White-box adversarial examples in the L-infinity ball, with radii in pixel units (0-1 scale) and
-inputs kept within valid pixels: FGSM (Goodfellow et al., 2015) and PGD (Madry et al., 2018)."""
+inputs kept within valid pixels: FGSM (Goodfellow et al., 2015) and PGD (Madry et al., 2018).
+
+Their gradients are computed in float32 even inside an autocast region (the robustness stage predicts
+in bfloat16 where the CPU has it), so an attack is as strong on every machine."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from .inference import DEFAULT_BATCH_SIZE, batches
 
 
 @torch.enable_grad()
+@torch.autocast("cpu", enabled=False)
+@torch.autocast("cuda", enabled=False)
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dataset: str) -> torch.Tensor:
     """One signed-gradient step of L-infinity size ``epsilon`` (pixel units), kept within valid pixels."""
     low, high, std = (t.to(x.device) for t in pixel_bounds(dataset))
@@ -23,6 +28,8 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, dat
 
 
 @torch.enable_grad()
+@torch.autocast("cpu", enabled=False)
+@torch.autocast("cuda", enabled=False)
 def pgd(
     model: nn.Module,
     x: torch.Tensor,

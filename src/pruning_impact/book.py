@@ -89,31 +89,35 @@ class Chapter:
         return read_tables(self.settings, self.results_dir, self.robustness_options)
 
     def build_timings(self) -> tuple[str, pd.DataFrame] | None:
-        """How long the build that trained this population took, as a sentence (date, machine) and a table
-        (minutes and seconds per model for each stage); None when no build recorded its timings."""
+        """How long the latest build that trained models of this population took, as a sentence (date,
+        machine, how many models it trained) and a table (minutes, and seconds per model where it trained or
+        evaluated any); the latest build when none trained a model; None when no build recorded its times."""
         records = store.read_timings(store.population_dir(self.results_dir, self.settings))
-        trained = [r for r in records if r.get("models_trained")]
-        if not (trained or records):
+        if not records:
             return None
+        trained = [r for r in records if r.get("models_trained")]
         record = (trained or records)[-1]
-        cpu = record["machine"]
-        workers = record["workers"]
+        cpu, workers = record["machine"], record["workers"]
         sentence = (
             f"{record['date']}, on {cpu['processor']} ({cpu['cores']} cores; instruction sets: "
             f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {workers} worker "
-            f"process{'es' if workers != 1 else ''}, training in {record['precision']}"
+            f"process{'es' if workers != 1 else ''}, training in {record['precision']}; it trained "
+            f"{record['models_trained']} of the population's {record['models']} models"
         )
+        if record.get("setup_seconds") is None:
+            sentence += " (it was not started by `make book`, so its setup was not timed)"
         stages = record["stage_seconds"]
-        per_model = {"train": record["models_trained"], "robustness": record["models_evaluated"]}
+        counts = {"train": record["models_trained"], "robustness": record["models_evaluated"]}
         rows = [{"stage": "setup and data (before the book command)", "seconds": record.get("setup_seconds")}]
         rows += [{"stage": name, "seconds": stages[name]} for name in BUILD_STAGES if name in stages]
-        table = pd.DataFrame(rows)
-        table["minutes"] = table["seconds"] / 60
-        table["models"] = table["stage"].map(per_model).astype("Int64")
-        table["seconds per model"] = table["seconds"] / table["models"]
-        total = table["seconds"].sum(min_count=1)
-        table.loc[len(table)] = {"stage": "total before the notebooks", "seconds": total, "minutes": total / 60}
-        return sentence, table
+        for row in rows:
+            row["minutes"] = None if row["seconds"] is None else row["seconds"] / 60
+            models = counts.get(row["stage"]) or None
+            row["models"] = models
+            row["seconds per model"] = row["seconds"] / models if models else None
+        total = sum(row["seconds"] or 0.0 for row in rows)
+        rows.append({"stage": "total before the notebooks", "seconds": total, "minutes": total / 60})
+        return sentence, pd.DataFrame(rows, columns=["stage", "seconds", "minutes", "models", "seconds per model"])
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
@@ -166,7 +170,7 @@ def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
     """A pipe table; floats rounded to ``digits``, missing values as '-'."""
 
     def cell(value: Any) -> str:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
+        if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
             return "-"
         if isinstance(value, float):
             return f"{value:.{digits}f}"
@@ -368,7 +372,7 @@ def build_book(
     store.check_writable(book_root / store.BOOK_DIR, "book")
     results_dir = store.check_writable(Path(results_dir).resolve(), "results")
     from .population import auto_workers, train_population
-    from .robustness import evaluate_population, evaluated_runs, options_key
+    from .robustness import evaluate_population, options_key, pending_runs
     from .train import training_precision
 
     workers = auto_workers(settings) if workers is None else workers
@@ -385,6 +389,7 @@ def build_book(
     lap("train")
     folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
     lap("analysis")
+    evaluating = len(pending_runs(settings, results_dir, robustness))
     evaluate_population(settings, results_dir, robustness, progress=progress, workers=workers)
     lap("robustness")
     pop_dir = store.population_dir(results_dir, settings)
@@ -401,7 +406,7 @@ def build_book(
             "precision": training_precision(settings),
             "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
             "models_trained": trained,
-            "models_evaluated": len(evaluated_runs(settings, robustness)),
+            "models_evaluated": evaluating,
             "setup_seconds": round(entered - started, 1) if started else None,
             "stage_seconds": stages,
         },

@@ -1,8 +1,8 @@
 """Run independent jobs (a model to train, a model to evaluate, a simulated population) in this process or
 in worker processes that share the machine's cores.
 
-Small models use two cores badly: the default CNN trains at 1.6x the images/s on two threads that it
-does on one, so two single-threaded workers, one model each, get 1.2x more done than one process with
+Small models use two cores badly: the default CNN trains at 1.38x the images/s on two threads that it
+does on one, so two single-threaded workers, one model each, get 1.22x more done than one process with
 two threads (``benchmarks/NOTES.md``). Each job writes its own results, so the order in which jobs finish
 does not matter, and an interrupted run keeps every finished job.
 """
@@ -49,27 +49,28 @@ def single_threaded_children(threads: int = 1) -> Iterator[None]:
 
 def run_jobs(function: Callable[[Job], Any], jobs: Iterable[Job], workers: int = 1) -> Iterator[tuple[Job, Any]]:
     """(job, function(job)) for every job, as they finish: here, one after another, when ``workers`` is 1;
-    else in ``workers`` processes (spawned, so ``function`` and the jobs must be picklable) of
-    ``cpu_count() // workers`` threads each, at most ``workers`` jobs submitted ahead.
+    else in up to ``workers`` processes (spawned, so ``function`` and the jobs must be picklable) of
+    ``cpu_count() // workers`` threads each, even for a single job, with at most ``2 * workers`` queued.
 
     The first job to raise stops the rest: queued jobs are cancelled, running ones finish, and its error is
     raised here, as it is on Ctrl-C."""
     jobs = list(jobs)
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or not jobs:
         for job in jobs:
             yield job, function(job)
         return
+    # even a single job goes to a worker: a model's numbers depend on the threads it ran with
+    threads = max(cpu_count() // workers, 1)  # as asked, even when fewer jobs than workers are left
     workers = min(workers, len(jobs))
-    threads = max(cpu_count() // workers, 1)
     queue, running = iter(jobs), {}
     # the workers start at the first submissions: the thread variables hold until they have
-    with single_threaded_children(threads):
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        for job in queue:
-            running[pool.submit(function, job)] = job
-            if len(running) >= 2 * workers:
-                break
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
+        with single_threaded_children(threads):
+            for job in queue:
+                running[pool.submit(function, job)] = job
+                if len(running) >= 2 * workers:
+                    break
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:

@@ -48,12 +48,13 @@ class PopulationReport:
 
 
 def auto_workers(settings: Settings) -> int:
-    """Worker processes for a population's jobs: one per core for an in-memory dataset on a CPU (one model
-    each, single-threaded: ``executor``); one on a GPU or for a folder dataset, whose loader has its own
-    worker processes."""
-    if settings.data.dataset == "imagenet" or resolve_device(settings.training.device).type != "cpu":
-        return 1
-    return cpu_count()
+    """Worker processes for a population's jobs: one per core for the small CNN on a CPU (one model each,
+    single-threaded: ``executor``); one otherwise: on a GPU, for a folder dataset (its loader has its own
+    worker processes) and for the large models, which use every core well and need gigabytes each."""
+    on_cpu = resolve_device(settings.training.device).type == "cpu"
+    if on_cpu and settings.model.arch == "small-cnn" and settings.data.dataset != "imagenet":
+        return cpu_count()
+    return 1
 
 
 def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel) -> dict:

@@ -41,9 +41,10 @@ def fashion_mnist(population_size: int = 20, profile: str = "fashion-mnist") -> 
     flattened 4x4 map: 0.56 M multiply-adds per image, a third of the max-pooling CNN it replaced, at
     the same top-1 (about 90.3% after 2 epochs); ``benchmarks/NOTES.md`` has the candidates measured.
 
-    K = 20 at every sparse level: the largest K >= 20 that the 30-minute target of a fresh ``make book``
-    allows on the slower 2-core machines this project is built on (AVX2 only, no native bfloat16; see
-    ``benchmarks/NOTES.md``); ``fashion-mnist-k30`` has the paper's K = 30. The dense level has 3K
+    K = 20 at every sparse level, the floor the speed issue set: a fresh ``make book`` takes 9 minutes on a
+    2-core AMD EPYC with AVX512-BF16 and an estimated 29-33 on the slower 2-core machines this project is
+    built on (AVX2 only, no native bfloat16), where K = 30 would take 40-45 (``benchmarks/NOTES.md``);
+    ``fashion-mnist-k30`` has the paper's K = 30. The dense level has 3K
     models: the first K are the reference of every comparison, the first 2K split into two groups of K
     give the noise floors at the sparse populations' size, and the last K define nothing and score the
     PIE and noise-floor sets (held out).

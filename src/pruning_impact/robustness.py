@@ -26,7 +26,7 @@ from .attacks import adversarial_batches
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
 from .executor import run_jobs
-from .inference import autocast, mixed_precision, predict_logits
+from .inference import mixed_precision, predict_logits
 from .models import inference_model
 from .population import auto_workers, load_model
 from .profiles import command_line
@@ -152,8 +152,9 @@ def _evaluation_inputs(settings: Settings, results_dir: str, options: Robustness
 
 
 def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
-    """Write one model's predictions on the corrupted and adversarial sets (in a worker process, or here),
-    as pure inference in the population's mixed precision (bfloat16 on a CPU that has it natively)."""
+    """Write one model's predictions on the corrupted and adversarial sets (in a worker process, or here):
+    inference with its batch norms folded, in the population's mixed precision (bfloat16 on a CPU that has
+    it natively); the attacks' gradients in float32. The number type and threads are recorded beside them."""
     settings, results_dir, options, run = job
     inputs = _evaluation_inputs(settings, results_dir, options)
     data, device = load_dataset(settings.data), resolve_device(settings.training.device)
@@ -173,17 +174,32 @@ def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
     payloads[store.ADVERSARIAL_CLEAN_FILE] = store.npy_bytes(
         top_k_classes(predict_logits(model, adv_inputs, device, precision=precision), 1)[:, 0]
     )
-    with autocast(device, precision):
-        for attack in options.attacks:
-            for epsilon in options.epsilons:
-                adversarial = adversarial_batches(
-                    model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
-                )
-                top1 = top_k_classes(predict_logits(model, adversarial, device, precision=precision), 1)[:, 0]
-                payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
+    # the attacks' gradients in float32, so that their strength does not depend on the machine's number type
+    for attack in options.attacks:
+        for epsilon in options.epsilons:
+            adversarial = adversarial_batches(
+                model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
+            )
+            top1 = top_k_classes(predict_logits(model, adversarial, device, precision=precision), 1)[:, 0]
+            payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
     sources = {"sources": corruption_sources(settings.data, options)}
-    store.write_finished(store.robustness_dir(folder, options_key(options)), payloads, inputs=sources)
+    record = {"precision": str(precision or torch.float32).removeprefix("torch."), "threads": torch.get_num_threads()}
+    store.write_finished(store.robustness_dir(folder, options_key(options)), payloads, inputs=sources, record=record)
     return run
+
+
+def pending_runs(
+    settings: Settings, results_dir: str | Path, options: RobustnessOptions, runs: list[Run] | None = None
+) -> list[Run]:
+    """The runs of ``evaluated_runs`` (or ``runs``) whose predictions on the corrupted and adversarial sets are
+    not finished for the present sources of the corrupted images."""
+    pop_dir = store.population_dir(results_dir, settings)
+    key, sources = options_key(options), {"sources": corruption_sources(settings.data, options)}
+    return [
+        run
+        for run in (evaluated_runs(settings, options) if runs is None else runs)
+        if not _predictions_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), sources)
+    ]
 
 
 def _evaluate_corruptions(
@@ -196,22 +212,19 @@ def _evaluate_corruptions(
 ) -> None:
     """Write each model's predictions on the corrupted and adversarial sets where they are not finished for
     the present sources of the corrupted images (generated, or a published set), in ``workers`` processes."""
-    pop_dir = store.population_dir(results_dir, settings)
-    key, sources = options_key(options), {"sources": corruption_sources(settings.data, options)}
-    todo = [
-        run
-        for run in runs
-        if not _predictions_finished(store.robustness_dir(store.run_dir(pop_dir, *run), key), sources)
-    ]
+    todo = pending_runs(settings, results_dir, options, runs)
     if not todo:
         return
     # the corrupted sets are generated (and cached on disk) here once, before any worker reads them
     corrupted_sets(load_dataset(settings.data), settings.data, options, results_dir, progress)
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="robustness", unit="model", disable=not progress)
     jobs = [(settings, str(results_dir), options, run) for run in todo]
-    for _ in run_jobs(_evaluate_run, jobs, workers):
-        bar.update(1)
-    bar.close()
+    try:
+        for _ in run_jobs(_evaluate_run, jobs, workers):
+            bar.update(1)
+    finally:
+        _evaluation_inputs.cache_clear()  # the corrupted sets are large (ImageNet: gigabytes)
+        bar.close()
 
 
 def _evaluate_natural_set(

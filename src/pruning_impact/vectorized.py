@@ -5,7 +5,9 @@ weights are the m-th block of a grouped convolution's output channels, its batch
 channels and its classifier the m-th slice of a batched product. Each model keeps its own initialisation,
 its own batches in its own seed's order, and its own pruning schedule; the loss is the sum of the models'
 losses, so each gradient is the one the model would get alone, and SGD with momentum and weight decay acts
-element by element. Each model therefore trains as it would alone, up to the order of floating-point sums.
+element by element. Each model therefore trains as it would alone, up to the order of floating-point sums
+(with float16 on a GPU, one gradient scaler serves the group: a step that overflows in one model is
+skipped for all of them).
 The trained group is split back into separate models, checked and stored like any other run.
 """
 
@@ -45,11 +47,12 @@ class GroupedSmallCNN(nn.Module):
                     layer.kernel_size,
                     layer.stride,
                     layer.padding,
-                    groups=self.size,
-                    bias=False,
+                    layer.dilation,
+                    groups=self.size * layer.groups,
+                    bias=layer.bias is not None,
                 )
             elif isinstance(layer, nn.BatchNorm2d):
-                grouped = nn.BatchNorm2d(self.size * layer.num_features)
+                grouped = nn.BatchNorm2d(self.size * layer.num_features, eps=layer.eps, momentum=layer.momentum)
             else:  # ReLU, max-pool: no state, act channel by channel
                 grouped = layer
             for name, tensor in grouped.state_dict().items():
@@ -159,7 +162,7 @@ def train_group(settings: Settings, runs: list[tuple[float, int]], progress: boo
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        if (step + 1) % 50 == 0 and not math.isfinite(loss.item()):
+        if ((step + 1) % 50 == 0 or step + 1 == train_cfg.steps) and not math.isfinite(loss.item()):
             raise TrainingDivergedError(
                 f"the training loss of {len(runs)} models trained together became {loss.item()} by step {step + 1}; "
                 f"lower training.lr (now {train_cfg.lr}) or check the input data"
