@@ -167,7 +167,7 @@ chapter.glue("build_minutes", total)
 chapter.show_table(
     timing_table,
     "tab-build-time",
-    "Time of each stage of the build that trained this population (setup: making the virtual "
+    "Time of each stage of the latest build that trained models of this population (setup: making the virtual "
     "environment and getting the data, from the start of `make book`).",
     digits=1,
 )

@@ -117,7 +117,9 @@ class Chapter:
             row["seconds per model"] = row["seconds"] / models if models else None
         total = sum(row["seconds"] or 0.0 for row in rows)
         rows.append({"stage": "total before the notebooks", "seconds": total, "minutes": total / 60})
-        return sentence, pd.DataFrame(rows, columns=["stage", "seconds", "minutes", "models", "seconds per model"])
+        table = pd.DataFrame(rows, columns=["stage", "seconds", "minutes", "models", "seconds per model"])
+        table["models"] = pd.Series([row.get("models") for row in rows], dtype=object)  # whole numbers, or "-"
+        return sentence, table
 
     def glue(self, name: str, value: Any) -> None:
         """Glue a number or text for the prose ({glue:text}`name`); numpy scalars become Python ones."""
