@@ -58,15 +58,20 @@ def provenance(device: str | None = None) -> dict:
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the instruction sets training speed depends on
 
 
-def cpu_flags() -> list[str]:
-    """The CPU's instruction-set flags (from /proc/cpuinfo; empty where there is none)."""
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in /proc/cpuinfo (None where there is no such file or field)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line.split(":", 1)[1].split()
+            if line.startswith(field):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return []
+    return None
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's instruction-set flags (empty where the system does not list them)."""
+    return (_cpuinfo("flags") or "").split()
 
 
 def machine() -> dict:
@@ -83,10 +88,4 @@ def machine() -> dict:
 
 def cpu_model() -> str:
     """The CPU's model name (timings and CPU results depend on it)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return _cpuinfo("model name") or platform.processor() or "unknown"
