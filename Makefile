@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[book,dev]'
 	@touch $@
 
+# The optional Ray extra, which the tests need (make book does not).
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[book,dev,ray]'
+	@touch $@
+
 setup: $(VENV)/.installed
 
 # Fashion-MNIST from Debian's package when it is missing (the package works offline);
@@ -42,7 +47,7 @@ book: setup data
 	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS) --started $(STARTED)
 
 # The linter and the formatter (configured in pyproject.toml), then the tests.
-test: setup
+test: setup $(VENV)/.installed-ray
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

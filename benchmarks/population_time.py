@@ -19,6 +19,7 @@ import tempfile
 import time
 
 from pruning_impact.data import load_dataset
+from pruning_impact.executor import ExecutorOptions
 from pruning_impact.population import auto_workers, planned_runs, train_population
 from pruning_impact.profiles import get_profile, resolve_settings
 from pruning_impact.provenance import machine
@@ -45,9 +46,9 @@ def main() -> None:
         started = time.perf_counter()
         corrupted_sets(load_dataset(full.data), full.data, options, results, progress=False)
         corrupting = time.perf_counter() - started
-        report = train_population(subset, results, progress=False, workers=workers)
+        report = train_population(subset, results, progress=False, executor=ExecutorOptions(workers=workers))
         started = time.perf_counter()
-        evaluate_population(subset, results, options, progress=False, workers=workers)
+        evaluate_population(subset, results, options, progress=False, executor=ExecutorOptions(workers=workers))
         evaluating = time.perf_counter() - started
     trained, evaluated = len(planned_runs(subset)), len(evaluated_runs(subset, options))
     train_each, evaluate_each = report.seconds / trained, evaluating / evaluated

@@ -60,3 +60,11 @@ def test_inference_throughput_runs_and_ends_with_its_ratio():
 def test_architectures_runs():
     out = run("architectures.py", "--profile", "smoke", "--epochs", "1", "--only", "old", "strided-flat")
     assert "strided-flat" in out and "old" in out and "machine:" in out
+
+
+def test_ray_overhead_runs_and_ends_with_its_overhead():
+    import re
+
+    out = run("ray_overhead.py", "--k", "2", "--small", "1", "--rounds", "1")
+    assert "machine:" in out and "same predictions" in out and "fixed per command" in out
+    assert re.fullmatch(r"overhead_per_task_ms=-?\d+", out.strip().splitlines()[-1])

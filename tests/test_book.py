@@ -1,5 +1,7 @@
+import html
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +58,16 @@ def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smok
     assert "&lt;NA&gt;" not in html and ">inf<" not in html
     rerun = (book_root / "_build" / "html" / "book" / "rerun.html").read_text()
     assert record["machine"]["processor"] in rerun
+    assert "worker process" in record["executor"] and record["executor"] in html
+
+
+def test_the_rerun_chapter_shows_the_cluster_commands_and_the_slurm_script(smoke_book):
+    book_root, _, _, _ = smoke_book
+    page = (book_root / "_build" / "html" / "book" / "rerun.html").read_text()
+    rerun = html.unescape(re.sub(r"<[^>]+>", "", page))  # the text a reader sees, highlighting removed
+    assert "--executor ray --ray-address auto" in rerun and "ray start --head --port=6379" in rerun
+    assert "scontrol show hostnames" in rerun  # the SLURM script, included from scripts/
+    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "ray-slurm.sbatch")], check=True)  # it parses
 
 
 def test_every_figure_is_in_the_html(smoke_book):

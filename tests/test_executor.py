@@ -1,10 +1,25 @@
 import os
+import sys
 
 import pytest
 import torch
 
-from pruning_impact.executor import THREAD_VARIABLES, cpu_count, run_jobs
+from pruning_impact.cli import main
+from pruning_impact.errors import ExecutorError, JobsFailedError, SettingsError
+from pruning_impact.executor import (
+    RAY_INSTALL,
+    THREAD_VARIABLES,
+    ExecutorOptions,
+    Outcome,
+    Progress,
+    RayExecutor,
+    _run_task,
+    cpu_count,
+    raise_failures,
+    run_jobs,
+)
 from pruning_impact.inference import autocast, mixed_precision, native_bfloat16
+from pruning_impact.provenance import package_digest
 
 
 def square(x: int) -> int:
@@ -57,3 +72,74 @@ def test_mixed_precision_only_where_it_is_asked_for_and_native():
         assert not torch.is_autocast_enabled("cpu")
     with autocast(cpu, torch.bfloat16):
         assert torch.is_autocast_enabled("cpu")
+
+
+def test_executor_options_are_checked_and_give_their_flags():
+    assert ExecutorOptions().flags() == ""
+    assert ExecutorOptions(workers=2).flags() == " --workers 2"
+    assert (
+        ExecutorOptions(kind="ray", ray_address="10.0.0.1:6379").flags()
+        == " --executor ray --ray-address 10.0.0.1:6379"
+    )
+    with pytest.raises(SettingsError, match="choose one of local, ray"):
+        ExecutorOptions(kind="slurm")
+    with pytest.raises(SettingsError, match="--cpus-per-task"):
+        ExecutorOptions(kind="ray", workers=2)
+    with pytest.raises(SettingsError, match="--ray-address needs --executor ray"):
+        ExecutorOptions(ray_address="auto")
+
+
+def test_without_ray_the_ray_executor_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(ExecutorError) as error:
+        RayExecutor()
+    assert str(error.value) == f"the ray executor needs Ray, an optional extra: {RAY_INSTALL}"
+
+
+def test_the_command_line_refuses_mixed_executor_flags(capsys):
+    assert main(["train", "--profile", "smoke", "--executor", "ray", "--workers", "2"]) == 2
+    assert "--workers is for the local executor" in capsys.readouterr().err
+    assert main(["robustness", "--profile", "smoke", "--ray-address", "auto"]) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err
+
+
+def test_progress_shows_running_failed_and_seconds_per_model(capsys):
+    progress = Progress(total=6, done=1, desc="test", size=len)
+    progress.set_running(2)
+    progress.finished(Outcome(job=[1, 2], value=None, seconds=3.0), last="a")
+    progress.finished(Outcome(job=[3], error="broken"))
+    assert progress.bar.n == 3  # one done before, two now
+    assert (progress.running, progress.failed) == (2, 1)
+    assert progress.bar.postfix == "running=2, failed=1, s/model=1.5, last=a"
+    progress.close()
+    assert "3/6" in capsys.readouterr().err
+
+
+def test_failures_are_listed_with_the_command_that_retries_them():
+    raise_failures([], str, 3, "retry")  # nothing failed: nothing raised
+    failed = [Outcome(job=f"job {i}", error=f"error {i}") for i in range(12)]
+    with pytest.raises(JobsFailedError) as error:
+        raise_failures(failed, str, 20, "Run it again.")
+    lines = str(error.value).splitlines()
+    assert lines[0] == "12 of 20 jobs failed on every attempt; the other 8 finished and are stored:"
+    assert lines[1:3] == ["  job 0: error 0", "  job 1: error 1"]
+    assert lines[-2:] == ["  and 2 more", "Run it again."]
+
+
+class _StartedActor:
+    """Stands for the Ray actor a task tells that it has started (``started.add.remote(index)``)."""
+
+    def __init__(self):
+        self.add, self.indices = self, []
+
+    def remote(self, index):
+        self.indices.append(index)
+
+
+def test_a_ray_task_refuses_a_node_that_runs_other_code():
+    started = _StartedActor()
+    with pytest.raises(ExecutorError, match="runs other pruning-impact code than the driver"):
+        _run_task(square, 3, 1, "0" * 64, started, 0)
+    assert started.indices == []
+    assert _run_task(square, 3, 1, package_digest(), started, 7)[0] == 9
+    assert started.indices == [7]

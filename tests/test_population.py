@@ -7,9 +7,9 @@ import torch
 
 from pruning_impact import store
 from pruning_impact.cli import main
-from pruning_impact.errors import MissingResultsError
-from pruning_impact.executor import cpu_count
-from pruning_impact.population import model_seed, planned_runs, train_population
+from pruning_impact.errors import MissingResultsError, StoreError
+from pruning_impact.executor import ExecutorOptions, cpu_count
+from pruning_impact.population import _train_and_store, model_seed, planned_runs, train_population
 
 
 def run_mtimes(pop_dir):
@@ -96,11 +96,11 @@ def test_worker_processes_train_the_same_models_as_this_process_with_the_same_th
     settings = smoke_settings.replace(
         population={"sparsities": (0.0, 0.5), "population_size": 2, "dense_population_size": 2}
     )
-    parallel = train_population(settings, tmp_path / "parallel", progress=False, workers=2)
+    parallel = train_population(settings, tmp_path / "parallel", progress=False, executor=ExecutorOptions(workers=2))
     threads = torch.get_num_threads()
     torch.set_num_threads(max(cpu_count() // 2, 1))  # what each of two workers gets
     try:
-        serial = train_population(settings, tmp_path / "serial", progress=False, workers=1)
+        serial = train_population(settings, tmp_path / "serial", progress=False, executor=ExecutorOptions(workers=1))
     finally:
         torch.set_num_threads(threads)
     assert parallel.trained == serial.trained == 4
@@ -108,7 +108,10 @@ def test_worker_processes_train_the_same_models_as_this_process_with_the_same_th
         a, _ = store.load_predictions(tmp_path / "parallel", settings, sparsity)
         b, _ = store.load_predictions(tmp_path / "serial", settings, sparsity)
         np.testing.assert_array_equal(a, b)
-    assert train_population(settings, tmp_path / "parallel", progress=False, workers=2).trained == 0
+    assert (
+        train_population(settings, tmp_path / "parallel", progress=False, executor=ExecutorOptions(workers=2)).trained
+        == 0
+    )
 
 
 def test_missing_runs_name_the_command(tmp_path):
@@ -155,3 +158,23 @@ def test_a_loaded_model_is_checked_against_its_sparsity(smoke_population, tmp_pa
     shutil.copy2(store.model_file(store.run_dir(pop_dir, 0.5, 0)), store.model_file(swapped))  # a 50% model
     with pytest.raises(DamagedResultsError, match="not pruned as its run says.*Delete that folder"):
         load_model(settings, swapped, data, torch.device("cpu"))
+
+
+def test_a_job_started_again_keeps_the_runs_it_finds_finished(tmp_path, smoke_settings):
+    """A Ray task started again after its worker died may find its runs stored: they are not trained twice."""
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0,), "population_size": 2, "dense_population_size": 2}
+    )
+    report = train_population(settings, tmp_path, progress=False)
+    done = store.run_dir(report.directory, 0.0, 1) / store.DONE_FILE
+    stamp = done.stat().st_mtime_ns
+    store.clear(store.run_dir(report.directory, 0.0, 0))  # one run of the job is missing, one finished
+    metrics = _train_and_store((settings, report.directory, [(0.0, 0), (0.0, 1)], False))
+    assert done.stat().st_mtime_ns == stamp
+    assert [m["seed"] for m in metrics] == [model_seed(settings, 0.0, i) for i in (0, 1)]
+    assert store.finished_indices(report.directory, 0.0, verify=True) == [0, 1]
+
+
+def test_a_worker_that_does_not_see_the_population_folder_says_so(tmp_path, smoke_settings):
+    with pytest.raises(StoreError, match="does not see the population folder .* share the results folder"):
+        _train_and_store((smoke_settings, tmp_path / "elsewhere", [(0.0, 0)], False))

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from pruning_impact.attacks import fgsm, pgd
 from pruning_impact.data import images_to_input, load_dataset, pixel_bounds
 from pruning_impact.errors import DataError, MissingResultsError, SettingsError
 from pruning_impact.population import load_model
-from pruning_impact.robustness import evaluate_population, evaluated_runs, options_key, read_tables
+from pruning_impact.robustness import _evaluate_run, evaluate_population, evaluated_runs, options_key, read_tables
 from pruning_impact.robustness_sets import (
     corrupted_sets,
     load_cifar10_1,
@@ -89,6 +91,9 @@ def test_smoke_population_robustness_end_to_end(smoke_population):
     tables_stamp = tables_done.stat().st_mtime_ns
     again = evaluate_population(settings, results, SMALL, progress=False)
     assert (folder / store.DONE_FILE).stat().st_mtime_ns == stamp and tables_done.stat().st_mtime_ns == tables_stamp
+    # a task started again after its worker died finds the predictions written and keeps them
+    assert _evaluate_run((settings, str(Path(results).resolve()), SMALL, (0.5, 1))) == (0.5, 1)
+    assert (folder / store.DONE_FILE).stat().st_mtime_ns == stamp
     pd.testing.assert_frame_equal(again["corruption_accuracy"], corruption)
     assert store.load_npy(folder / store.corrupted_top5_file("gaussian_noise", 5)).shape == (120, 5)
     pd.testing.assert_frame_equal(read_tables(settings, results, SMALL)["adversarial_accuracy"], adversarial)

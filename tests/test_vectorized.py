@@ -5,6 +5,7 @@ import torch
 
 from pruning_impact import store
 from pruning_impact.errors import SettingsError
+from pruning_impact.executor import ExecutorOptions
 from pruning_impact.models import build_model
 from pruning_impact.population import train_population
 from pruning_impact.settings import ModelSettings
@@ -74,13 +75,13 @@ def test_a_population_trained_in_groups_is_complete_and_resumable(tmp_path, smok
         population={"sparsities": (0.0, 0.9), "population_size": 3, "dense_population_size": 2},
         training={"models_per_step": 2},
     )
-    report = train_population(settings, tmp_path, progress=False, workers=1)
+    report = train_population(settings, tmp_path, progress=False, executor=ExecutorOptions(workers=1))
     assert report.trained == 5  # groups of 2, 2 and 1
     for sparsity, k in ((0.0, 2), (0.9, 3)):
         assert store.finished_indices(report.directory, sparsity, verify=True) == list(range(k))
     top1 = [store.load_run_metrics(store.run_dir(report.directory, 0.0, i))["top1"] for i in range(2)]
     assert min(top1) > 0.5  # they learned
-    assert train_population(settings, tmp_path, progress=False, workers=1).trained == 0
+    assert train_population(settings, tmp_path, progress=False, executor=ExecutorOptions(workers=1)).trained == 0
 
 
 def test_only_small_cnns_train_together(smoke_settings):

@@ -24,9 +24,9 @@ import pandas as pd
 from . import store
 from .analysis import read_analysis, run_analysis
 from .errors import PruningImpactError
-from .executor import cpu_count
+from .executor import ExecutorOptions, cpu_count
 from .profiles import resolve_settings
-from .provenance import machine
+from .provenance import machine, package_digest
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
 from .simulation import BOOK_SIMULATIONS, run_calibration
 from .simulation import calibration_folder as calibration_folder_of
@@ -97,11 +97,13 @@ class Chapter:
             return None
         trained = [r for r in records if r.get("models_trained")]
         record = (trained or records)[-1]
-        cpu, workers = record["machine"], record["workers"]
+        cpu = record["machine"]
+        # records written before the Ray executor name the worker processes only
+        where = record.get("executor") or f"{record['workers']} worker process{'es' if record['workers'] != 1 else ''}"
         sentence = (
             f"{record['date']}, on {cpu['processor']} ({cpu['cores']} cores; instruction sets: "
-            f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {workers} worker "
-            f"process{'es' if workers != 1 else ''}, training in {record['precision']}; it trained "
+            f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {where}, training in "
+            f"{record['precision']}; it trained "
             f"{record['models_trained']} of the population's {record['models']} models"
         )
         if record.get("setup_seconds") is None:
@@ -270,13 +272,6 @@ def notebook_parameters(
     }
 
 
-def _package_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inputs_digest: str) -> bool:
     """Execute a jupytext notebook with papermill into ``output``, passing the ``parameters`` its parameters
     cell declares; skipped (False) when the output was made from the same source, parameters, package
@@ -319,7 +314,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
 
 
 def assemble(root: Path, book_root: Path) -> None:
-    """Copy the book's configuration and prose into ``book_root`` (when building outside the repository)."""
+    """Copy the book's configuration, prose and the files it includes into ``book_root`` (when building
+    outside the repository)."""
     if book_root.resolve() == root.resolve():
         return
     (book_root / store.BOOK_DIR).mkdir(parents=True, exist_ok=True)
@@ -328,6 +324,9 @@ def assemble(root: Path, book_root: Path) -> None:
     for path in (root / store.BOOK_DIR).iterdir():
         if path.suffix in store.BOOK_SOURCE_SUFFIXES:
             shutil.copy2(path, book_root / store.BOOK_DIR / path.name)
+    for name in store.BOOK_INCLUDED_FILES:
+        (book_root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, book_root / name)
 
 
 def build_book(
@@ -341,7 +340,7 @@ def build_book(
     analysis: AnalysisOptions = AnalysisOptions(),
     robustness: RobustnessOptions = RobustnessOptions(),
     calibration_simulations: int = BOOK_SIMULATIONS,
-    workers: int | None = None,
+    executor: ExecutorOptions = ExecutorOptions(),
     started: float | None = None,
 ) -> Path:
     """Train (or load) the population, analyse it, evaluate its robustness, calibrate the verdict rules on
@@ -349,7 +348,8 @@ def build_book(
     ``<book_root>/book`` and build the HTML into ``<book_root>/_build/html``; return its index page.
 
     ``overrides`` are ``resolve_settings``'s (population sizes, sparsities, seed, data_dir, device).
-    ``workers``: processes training or evaluating models side by side (None: one per core on a CPU).
+    ``executor``: where models are trained and evaluated (by default, side by side in one process per core
+    of this machine's CPU; or on a Ray cluster).
     Output and results folders are checked before anything long starts. Each stage's time is added to the
     population's timings record (``started``, the Unix time at which a surrounding job such as ``make
     book`` began, gives the time spent before this function: setting up and getting the data).
@@ -373,11 +373,11 @@ def build_book(
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
     store.check_writable(book_root / store.BOOK_DIR, "book")
     results_dir = store.check_writable(Path(results_dir).resolve(), "results")
-    from .population import auto_workers, train_population
+    from .population import executor_for, train_population
     from .robustness import evaluate_population, options_key, pending_runs
     from .train import training_precision
 
-    workers = auto_workers(settings) if workers is None else workers
+    where = executor_for(executor, settings).describe()
     stages, clock = {}, time.perf_counter()
 
     def lap(name: str) -> None:
@@ -387,12 +387,12 @@ def build_book(
 
     trained = 0
     if train:
-        trained = train_population(settings, results_dir, progress=progress, workers=workers).trained
+        trained = train_population(settings, results_dir, progress=progress, executor=executor).trained
     lap("train")
     folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
     lap("analysis")
     evaluating = len(pending_runs(settings, results_dir, robustness))
-    evaluate_population(settings, results_dir, robustness, progress=progress, workers=workers)
+    evaluate_population(settings, results_dir, robustness, progress=progress, executor=executor)
     lap("robustness")
     pop_dir = store.population_dir(results_dir, settings)
     robustness_folder = store.robustness_tables_dir(pop_dir, options_key(robustness))
@@ -404,7 +404,7 @@ def build_book(
         {
             "date": time.strftime("%Y-%m-%d"),
             "machine": machine(),
-            "workers": workers,
+            "executor": where,
             "precision": training_precision(settings),
             "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
             "models_trained": trained,
@@ -414,7 +414,7 @@ def build_book(
         },
     )
     inputs_digest = hashlib.sha256(
-        store.fingerprint([folder, robustness_folder, calibration_folder]).encode() + _package_digest().encode()
+        store.fingerprint([folder, robustness_folder, calibration_folder]).encode() + package_digest().encode()
     ).hexdigest()
     assemble(root, book_root)
     for source in sources:

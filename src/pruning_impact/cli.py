@@ -14,11 +14,13 @@ from typing import Any, get_args, get_origin
 
 from . import store
 from .errors import PruningImpactError, SettingsError
+from .executor import EXECUTORS, RAY_INSTALL, ExecutorOptions
 from .profiles import DEFAULT_PROFILE, PROFILES, resolve_settings
 from .settings import (
     AnalysisOptions,
     DataSettings,
     PopulationSettings,
+    ResourceSettings,
     RobustnessOptions,
     Settings,
     TrainSettings,
@@ -35,6 +37,12 @@ OVERRIDES = (
     (PopulationSettings, "seed"),
     (DataSettings, "data_dir"),
     (TrainSettings, "device"),
+)
+# what a Ray task asks for: flags of the commands that train or evaluate models
+RESOURCE_OVERRIDES = (
+    (ResourceSettings, "cpus_per_task"),
+    (ResourceSettings, "gpus_per_task"),
+    (ResourceSettings, "max_retries"),
 )
 
 
@@ -63,7 +71,7 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
         dest=_dest(cls, name),
         nargs="+" if is_list else None,
         default=None,
-        metavar="N" if int in (hint, *get_args(hint)) else name.split("_")[-1].upper(),
+        metavar="N" if {int, float} & {hint, *get_args(hint)} else name.split("_")[-1].upper(),
         help=f"{text} {default_text}",
     )
 
@@ -87,14 +95,34 @@ def _add_population_options(parser: argparse.ArgumentParser) -> None:
         _add_field(parser, cls, name, "(default: the profile's)")
 
 
-def _add_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where models are trained and evaluated")
+    group.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local: this machine; ray: tasks on a Ray cluster, each asking for --cpus-per-task CPUs and "
+        f"--gpus-per-task GPUs (needs {RAY_INSTALL}) (default: local)",
+    )
+    group.add_argument(
         "--workers",
         type=_positive_int,
         default=None,
-        help="processes that train or evaluate models side by side, one model each (default: one per core on a "
-        "CPU, one on a GPU)",
+        help="local: processes that train or evaluate models side by side, one model each (default: one per core "
+        "on a CPU, one on a GPU)",
     )
+    group.add_argument(
+        "--ray-address",
+        default=None,
+        help="ray: the cluster to use, auto (the one this node joined with ray start) or HOST:PORT (default: "
+        "RAY_ADDRESS if set, else a Ray instance started on this machine for this command)",
+    )
+    for cls, name in RESOURCE_OVERRIDES:
+        _add_field(group, cls, name, "(default: the profile's)")
+
+
+def executor_from_args(args: argparse.Namespace) -> ExecutorOptions:
+    return ExecutorOptions(kind=args.executor, workers=args.workers, ray_address=args.ray_address)
 
 
 def _positive_int(text: str) -> int:
@@ -105,7 +133,8 @@ def _positive_int(text: str) -> int:
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The overrides of the profile given on the command line."""
-    return {name: getattr(args, name) for _, name in OVERRIDES if getattr(args, name) is not None}
+    given = {name: getattr(args, name, None) for _, name in OVERRIDES + RESOURCE_OVERRIDES}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -121,6 +150,7 @@ def options_from_args(args: argparse.Namespace, cls: type) -> Any:
 
 def cmd_train(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    executor = executor_from_args(args)
     pop = settings.population
     print(
         f"Population {settings.name}: sparsities {', '.join(store.format_sparsity(s) for s in pop.sparsities)}; "
@@ -128,7 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     from .population import train_population
 
-    report = train_population(settings, args.results, progress=not args.quiet, workers=args.workers)
+    report = train_population(settings, args.results, progress=not args.quiet, executor=executor)
     print(f"Trained {report.trained} model(s), kept {report.skipped} finished one(s) in {report.seconds:.1f} s.")
     _print_status(settings, args.results)
     return 0
@@ -185,7 +215,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     options = options_from_args(args, RobustnessOptions)
-    tables = evaluate_population(settings, args.results, options, progress=not args.quiet, workers=args.workers)
+    executor = executor_from_args(args)
+    tables = evaluate_population(settings, args.results, options, progress=not args.quiet, executor=executor)
     relative = (
         per_model_relative(tables["corruption_accuracy"])
         .groupby("sparsity")["relative_top1"]
@@ -223,6 +254,7 @@ def cmd_book(args: argparse.Namespace) -> int:
     from .book import build_book
 
     settings_from_args(args)  # validates the overrides before anything runs
+    executor = executor_from_args(args)
     if args.calibration_simulations < 1:
         raise SettingsError("--calibration-simulations must be >= 1")
     index = build_book(
@@ -235,7 +267,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         analysis=options_from_args(args, AnalysisOptions),
         robustness=options_from_args(args, RobustnessOptions),
         calibration_simulations=args.calibration_simulations,
-        workers=args.workers,
+        executor=executor,
         started=args.started,
     )
     print(f"The book is built: open {index}")
@@ -251,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the population (finished models are skipped)")
     _add_population_options(train)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
-    _add_workers(train)
+    _add_executor(train)
     train.set_defaults(func=cmd_train)
     status = commands.add_parser("status", help="what is trained and what is missing, per sparsity")
     _add_population_options(status)
@@ -264,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_population_options(robust)
     _add_options(robust, RobustnessOptions)
     robust.add_argument("--quiet", action="store_true", help="no progress bars")
-    _add_workers(robust)
+    _add_executor(robust)
     robust.set_defaults(func=cmd_robustness)
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
@@ -291,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=BOOK_SIMULATIONS,
         help=f"simulated populations per scenario behind the rules' error rates (default {BOOK_SIMULATIONS})",
     )
-    _add_workers(book)
+    _add_executor(book)
     book.add_argument(
         "--started",
         type=float,

@@ -27,3 +27,11 @@ class StoreError(PruningImpactError):
 
 class DamagedResultsError(PruningImpactError):
     """Stored results that fail a check; the message names the folder to delete and retrain."""
+
+
+class ExecutorError(PruningImpactError):
+    """An executor that cannot run the jobs: Ray missing, a cluster out of reach or too small for a task."""
+
+
+class JobsFailedError(PruningImpactError):
+    """Jobs that failed on every attempt while the others finished; the message lists each with its error."""

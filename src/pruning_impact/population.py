@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from . import store
 from .data import ImageData, load_dataset
 from .errors import DamagedResultsError
-from .executor import cpu_count, run_jobs
+from .executor import ExecutorOptions, LocalExecutor, Progress, RayExecutor, cpu_count, raise_failures
 from .models import build_model
+from .profiles import command_line
 from .provenance import provenance
 from .pruning import layer_sparsities, sparsity_problems
 from .settings import Settings
@@ -57,6 +57,26 @@ def auto_workers(settings: Settings) -> int:
     return 1
 
 
+def executor_for(options: ExecutorOptions, settings: Settings) -> LocalExecutor | RayExecutor:
+    """The executor ``options`` name; the local one with ``auto_workers`` processes unless told how many."""
+    if options.kind == "ray":
+        return RayExecutor(options.ray_address)
+    return LocalExecutor(auto_workers(settings) if options.workers is None else options.workers)
+
+
+def for_executor(settings: Settings, executor: LocalExecutor | RayExecutor) -> Settings:
+    """Settings as the executor's workers need them: on a cluster, the data folder as an absolute path (a
+    task's working folder is its node's, not the driver's)."""
+    if executor.kind == "local":
+        return settings
+    return settings.replace(data={"data_dir": str(Path(settings.data.data_dir).resolve())})
+
+
+def run_label(sparsity: float, index: int) -> str:
+    """How messages name a run: ``t=0.50 model 3``."""
+    return f"t={store.format_sparsity(sparsity)} model {index}"
+
+
 def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel) -> dict:
     """Write a trained model as the finished run ``index`` of its sparsity; return its metrics."""
     sparsity, seed = trained.metrics["sparsity"], trained.metrics["seed"]
@@ -78,50 +98,72 @@ def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel)
 
 def _train_and_store(job: tuple[Settings, Path, list[tuple[float, int]], bool]) -> list[dict]:
     """Train the runs (sparsity, index) of a job and store each as soon as it is finished (in a worker
-    process, or here): one at a time, or ``training.models_per_step`` together; return their metrics."""
+    process, a Ray task, or here): one at a time, or ``training.models_per_step`` together; return their
+    metrics. A run found finished is not trained again (a task started again after its worker died may find
+    its runs already stored)."""
     settings, pop_dir, runs, progress = job
-    for sparsity, index in runs:
+    store.require_population_folder(pop_dir)
+    todo = [run for run in runs if not store.is_finished(store.run_dir(pop_dir, *run))]
+    for sparsity, index in todo:
         store.clear(store.run_dir(pop_dir, sparsity, index))
-    seeds = [(sparsity, model_seed(settings, sparsity, index)) for sparsity, index in runs]
-    if len(runs) == 1:
-        (sparsity, seed), (_, index) = seeds[0], runs[0]
-        description = f"t={store.format_sparsity(sparsity)} model {index}"
-        trained = [train_model(settings, sparsity, seed, progress=progress, description=description)]
+    seeds = [(sparsity, model_seed(settings, sparsity, index)) for sparsity, index in todo]
+    if len(todo) == 1:
+        (sparsity, seed), (_, index) = seeds[0], todo[0]
+        trained = [train_model(settings, sparsity, seed, progress=progress, description=run_label(sparsity, index))]
     else:
-        trained = train_group(settings, seeds, progress=progress)
-    return [_store(settings, pop_dir, index, model) for (_, index), model in zip(runs, trained)]
+        trained = train_group(settings, seeds, progress=progress) if todo else []
+    metrics = {run: _store(settings, pop_dir, run[1], model) for run, model in zip(todo, trained)}
+    return [metrics.get(run) or store.load_run_metrics(store.run_dir(pop_dir, *run)) for run in runs]
 
 
 def train_population(
-    settings: Settings, results_dir: str | Path, progress: bool = True, workers: int | None = None
+    settings: Settings,
+    results_dir: str | Path,
+    progress: bool = True,
+    executor: ExecutorOptions = ExecutorOptions(),
 ) -> PopulationReport:
-    """Train every missing or damaged model of the population in ``workers`` processes (None: ``auto_workers``);
-    finished runs are kept as they are, and each model is stored as soon as it is trained."""
-    pop_dir = store.check_writable(store.population_dir(results_dir, settings), "results")
-    data = load_dataset(settings.data)
+    """Train every missing or damaged model of the population where ``executor`` says (by default, in
+    ``auto_workers`` processes of this machine); finished runs are kept as they are, and each model is stored
+    as soon as it is trained. Runs that fail on every attempt (on a cluster) are reported together at the
+    end, in a ``JobsFailedError``, after the others have finished."""
+    pop_dir = store.check_writable(store.population_dir(Path(results_dir).resolve(), settings), "results")
+    runner = executor_for(executor, settings)
+    shipped = for_executor(settings, runner)
+    data = load_dataset(shipped.data)
     store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
     runs = planned_runs(settings)
     todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
-    workers = auto_workers(settings) if workers is None else workers
     started = time.perf_counter()
-    bar = tqdm(
-        total=len(runs),
-        initial=len(runs) - len(todo),
-        desc=f"population {settings.profile}" + (f" ({workers} workers)" if workers > 1 else ""),
-        unit="model",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    # one bar per model only when models train one at a time: parallel workers' bars would collide
+    # one bar per model only when models train one at a time here: parallel workers' bars would collide
+    serial = runner.kind == "local" and runner.workers <= 1
     together = settings.training.models_per_step
     jobs = [
-        (settings, pop_dir, todo[start : start + together], progress and workers <= 1)
+        (shipped, pop_dir, todo[start : start + together], progress and serial)
         for start in range(0, len(todo), together)
     ]
-    for _, finished in run_jobs(_train_and_store, jobs, workers):
-        bar.update(len(finished))
-        bar.set_postfix(last_top1=f"{finished[-1]['top1']:.4f}", refresh=True)
-    bar.close()
+    bar = Progress(
+        total=len(runs),
+        done=len(runs) - len(todo),
+        desc=f"population {settings.profile} ({runner.describe()})",
+        size=lambda job: len(job[2]),
+        disable=not progress,
+    )
+    failed = []
+    try:
+        for outcome in runner.map(_train_and_store, jobs, settings.resources, bar):
+            if outcome.error is None:
+                bar.finished(outcome, last_top1=f"{outcome.value[-1]['top1']:.4f}")
+            else:
+                bar.finished(outcome)
+                failed.append(outcome)
+    finally:
+        bar.close()
+    raise_failures(
+        failed,
+        lambda job: ", ".join(run_label(*run) for run in job[2]),
+        len(jobs),
+        f"Run the same command again to retry them: {command_line('train', settings, results_dir)}{executor.flags()}",
+    )
     return PopulationReport(pop_dir, len(todo), len(runs) - len(todo), time.perf_counter() - started)
 
 

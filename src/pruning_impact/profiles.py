@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from .errors import SettingsError
@@ -13,6 +14,7 @@ from .settings import (
     ModelSettings,
     PopulationSettings,
     PruningSettings,
+    ResourceSettings,
     Settings,
     TrainSettings,
     flag,
@@ -108,6 +110,7 @@ def cifar10_wrn() -> Settings:
         ),
         pruning=PruningSettings(begin_step=1_000, end_step=20_000, frequency=2_000),
         population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30, dense_population_size=90),
+        resources=ResourceSettings(cpus_per_task=4, gpus_per_task=1),
     )
 
 
@@ -168,6 +171,8 @@ def imagenet_resnet50() -> Settings:
         ),
         pruning=PruningSettings(begin_step=1_000, end_step=9_000, frequency=500),
         population=PopulationSettings(sparsities=PAPER_SPARSITIES, population_size=30, dense_population_size=90),
+        # one GPU per model; the CPUs feed its 8 loader processes
+        resources=ResourceSettings(cpus_per_task=8, gpus_per_task=1),
     )
 
 
@@ -248,6 +253,9 @@ def resolve_settings(
     seed: int | None = None,
     data_dir: str | None = None,
     device: str | None = None,
+    cpus_per_task: int | None = None,
+    gpus_per_task: float | None = None,
+    max_retries: int | None = None,
 ) -> Settings:
     """A profile's settings with overrides (from the command line or a notebook's parameters) applied;
     None leaves the profile's value. Values may be text (see ``settings.convert``).
@@ -270,7 +278,9 @@ def resolve_settings(
         population["seed"] = seed
     data = {"data_dir": data_dir} if data_dir is not None else {}
     training = {"device": device} if device is not None else {}
-    return settings.replace(population=population, data=data, training=training)
+    given = {"cpus_per_task": cpus_per_task, "gpus_per_task": gpus_per_task, "max_retries": max_retries}
+    resources = {name: value for name, value in given.items() if value is not None}
+    return settings.replace(population=population, data=data, training=training, resources=resources)
 
 
 def overrides(settings: Settings) -> dict[str, Any]:
@@ -288,6 +298,9 @@ def overrides(settings: Settings) -> dict[str, Any]:
         changed["data_dir"] = settings.data.data_dir
     if settings.training.device != base.training.device:
         changed["device"] = settings.training.device
+    for spec in fields(ResourceSettings):
+        if getattr(settings.resources, spec.name) != getattr(base.resources, spec.name):
+            changed[spec.name] = getattr(settings.resources, spec.name)
     return changed
 
 

@@ -3,9 +3,12 @@ importing the libraries themselves (the analysis stays free of torch)."""
 
 from __future__ import annotations
 
+import hashlib
 import platform
+import socket
 import subprocess
 import time
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -34,6 +37,15 @@ def code_version() -> str:
         return f"pruning-impact {__version__} (not a git checkout)"
 
 
+@cache
+def package_digest() -> str:
+    """A digest of this package's source files: two processes with the same digest run the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _version(library: str) -> str | None:
     try:
         return metadata.version(library)
@@ -49,6 +61,7 @@ def provenance(device: str | None = None) -> dict:
         "python": platform.python_version(),
         **{library: _version(library) for library in LIBRARIES},
         "platform": platform.platform(),
+        "host": socket.gethostname(),
         "processor": cpu_model(),
         "device": device,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -25,10 +25,10 @@ from . import store
 from .attacks import adversarial_batches
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
-from .executor import run_jobs
+from .executor import ExecutorOptions, Progress, raise_failures
 from .inference import mixed_precision, predict_logits
 from .models import inference_model
-from .population import auto_workers, load_model
+from .population import executor_for, for_executor, load_model, run_label
 from .profiles import command_line
 from .provenance import provenance
 from .robustness_sets import (
@@ -84,16 +84,16 @@ def evaluate_population(
     results_dir: str | Path,
     options: RobustnessOptions = RobustnessOptions(),
     progress: bool = True,
-    workers: int | None = None,
+    executor: ExecutorOptions = ExecutorOptions(),
 ) -> dict[str, pd.DataFrame]:
-    """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets (in ``workers``
-    processes; None: ``population.auto_workers``), and on the dataset's natural shifted set where the user
-    has it (skipping finished work); return the tables."""
+    """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets (where
+    ``executor`` says; by default in ``population.auto_workers`` processes of this machine), and on the
+    dataset's natural shifted set where the user has it (skipping finished work); return the tables."""
     store.require_trained(results_dir, settings)
+    results_dir = Path(results_dir).resolve()
     pop_dir = store.population_dir(results_dir, settings)
     runs, key = evaluated_runs(settings, options), options_key(options)
-    workers = auto_workers(settings) if workers is None else workers
-    _evaluate_corruptions(settings, results_dir, options, runs, progress, workers)
+    _evaluate_corruptions(settings, results_dir, options, runs, progress, executor)
     natural_name = _evaluate_natural_set(settings, results_dir, key, runs, progress)
     inputs = _table_inputs(settings, results_dir, options)
 
@@ -156,9 +156,14 @@ def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
     inference with its batch norms folded, in the population's mixed precision (bfloat16 on a CPU that has
     it natively); the attacks' gradients in float32. The number type and threads are recorded beside them."""
     settings, results_dir, options, run = job
+    pop_dir = store.population_dir(results_dir, settings)
+    store.require_population_folder(pop_dir)
+    folder = store.run_dir(pop_dir, *run)
+    sources = {"sources": corruption_sources(settings.data, options)}
+    if _predictions_finished(store.robustness_dir(folder, options_key(options)), sources):
+        return run  # a task started again after its worker died may find them written
     inputs = _evaluation_inputs(settings, results_dir, options)
     data, device = load_dataset(settings.data), resolve_device(settings.training.device)
-    folder = store.run_dir(store.population_dir(results_dir, settings), *run)
     model = inference_model(load_model(settings, folder, data, device))
     precision = mixed_precision(device, settings.training.amp)
 
@@ -182,7 +187,6 @@ def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
             )
             top1 = top_k_classes(predict_logits(model, adversarial, device, precision=precision), 1)[:, 0]
             payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)
-    sources = {"sources": corruption_sources(settings.data, options)}
     record = {"precision": str(precision or torch.float32).removeprefix("torch."), "threads": torch.get_num_threads()}
     store.write_finished(store.robustness_dir(folder, options_key(options)), payloads, inputs=sources, record=record)
     return run
@@ -204,27 +208,41 @@ def pending_runs(
 
 def _evaluate_corruptions(
     settings: Settings,
-    results_dir: str | Path,
+    results_dir: Path,
     options: RobustnessOptions,
     runs: list[Run],
     progress: bool,
-    workers: int,
+    executor: ExecutorOptions,
 ) -> None:
     """Write each model's predictions on the corrupted and adversarial sets where they are not finished for
-    the present sources of the corrupted images (generated, or a published set), in ``workers`` processes."""
+    the present sources of the corrupted images (generated, or a published set), where ``executor`` says."""
     todo = pending_runs(settings, results_dir, options, runs)
     if not todo:
         return
+    runner = executor_for(executor, settings)
+    shipped = for_executor(settings, runner)
     # the corrupted sets are generated (and cached on disk) here once, before any worker reads them
     corrupted_sets(load_dataset(settings.data), settings.data, options, results_dir, progress)
-    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="robustness", unit="model", disable=not progress)
-    jobs = [(settings, str(results_dir), options, run) for run in todo]
+    bar = Progress(
+        total=len(runs), done=len(runs) - len(todo), desc=f"robustness ({runner.describe()})", disable=not progress
+    )
+    jobs = [(shipped, str(results_dir), options, run) for run in todo]
+    failed = []
     try:
-        for _ in run_jobs(_evaluate_run, jobs, workers):
-            bar.update(1)
+        for outcome in runner.map(_evaluate_run, jobs, settings.resources, bar):
+            bar.finished(outcome)
+            if outcome.error is not None:
+                failed.append(outcome)
     finally:
         _evaluation_inputs.cache_clear()  # the corrupted sets are large (ImageNet: gigabytes)
         bar.close()
+    raise_failures(
+        failed,
+        lambda job: run_label(*job[3]),
+        len(jobs),
+        "Run the same command again to retry them: "
+        f"{command_line('robustness', settings, results_dir, options)}{executor.flags()}",
+    )
 
 
 def _evaluate_natural_set(

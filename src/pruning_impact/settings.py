@@ -362,12 +362,39 @@ class PopulationSettings(Described):
         return self.size_at(0.0) - self.floor_pool_size
 
 
+@dataclass(frozen=True)
+class ResourceSettings(Described):
+    """What each task of a distributed executor (Ray) asks of its node; none of it changes results."""
+
+    SECTION: ClassVar[str] = "resources"
+
+    cpus_per_task: int = describe(
+        1,
+        "CPUs each task (one model to train or evaluate) asks for on a Ray cluster; it runs with that many threads.",
+        hashed=False,
+    )
+    gpus_per_task: float = describe(
+        0.0,
+        "GPUs each task asks for on a Ray cluster (1 for the paper's profiles; a fraction shares a GPU).",
+        hashed=False,
+    )
+    max_retries: int = describe(
+        3, "Times a task whose worker or node died is started again before its run is reported failed.", hashed=False
+    )
+
+    def check(self) -> None:
+        _require(self.cpus_per_task >= 1, "resources.cpus_per_task", f"{self.cpus_per_task} must be >= 1")
+        _require(self.gpus_per_task >= 0, "resources.gpus_per_task", f"{self.gpus_per_task} must be >= 0")
+        _require(self.max_retries >= 0, "resources.max_retries", f"{self.max_retries} must be >= 0")
+
+
 SECTIONS = {
     "data": DataSettings,
     "model": ModelSettings,
     "training": TrainSettings,
     "pruning": PruningSettings,
     "population": PopulationSettings,
+    "resources": ResourceSettings,
 }
 
 
@@ -381,6 +408,7 @@ class Settings:
     training: TrainSettings = field(default_factory=TrainSettings)
     pruning: PruningSettings = field(default_factory=PruningSettings)
     population: PopulationSettings = field(default_factory=PopulationSettings)
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
 
     def __post_init__(self) -> None:
         _require(

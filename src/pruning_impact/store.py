@@ -28,6 +28,7 @@ import io
 import json
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,8 @@ def corrupted_set_path(
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write to a temporary name in the same folder, flush to disk, then rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # host and process in the name: nodes sharing the folder over NFS may have the same process ids
+    tmp = path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -142,9 +144,13 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        raise StoreError(
-            f"cannot write {path}: {exc.strerror or exc}. Choose a folder you can write to (e.g. --results DIR)"
-        ) from None
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, error: OSError) -> StoreError:
+    return StoreError(
+        f"cannot write {path}: {error.strerror or error}. Choose a folder you can write to (e.g. --results DIR)"
+    )
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -203,7 +209,10 @@ def _canonical(obj: Any) -> Any:
 def write_finished(directory: Path, payloads: dict[str, bytes], inputs: Any = None, record: Any = None) -> None:
     """Write files atomically, then ``DONE`` with their checksums, the ``inputs`` they were made from and
     a free-form ``record`` (settings, provenance): the folder is finished only then."""
-    (directory / DONE_FILE).unlink(missing_ok=True)  # an interrupted rewrite must not look finished
+    try:
+        (directory / DONE_FILE).unlink(missing_ok=True)  # an interrupted rewrite must not look finished
+    except OSError as exc:
+        raise _cannot_write(directory / DONE_FILE, exc) from None
     for name, payload in payloads.items():
         atomic_write_bytes(directory / name, payload)
     manifest = {"sha256": {name: hashlib.sha256(payload).hexdigest() for name, payload in payloads.items()}}
@@ -336,6 +345,16 @@ def model_file(directory: Path) -> Path:
 # ----------------------------------------------------------------------------- populations
 
 
+def require_population_folder(pop_dir: Path) -> None:
+    """Refuse to work in a population folder that this machine does not see: a cluster node without the
+    shared results folder would otherwise write a population of its own."""
+    if not (pop_dir / POPULATION_FILE).is_file():
+        raise StoreError(
+            f"{socket.gethostname()} does not see the population folder {pop_dir}: share the results folder "
+            "(e.g. on NFS) at the same path on every node"
+        )
+
+
 def write_population_info(pop_dir: Path, settings: Settings, class_names: tuple[str, ...], labels: np.ndarray) -> None:
     info = {
         "settings": settings.to_dict(),
@@ -442,6 +461,7 @@ BOOK_DIR = "book"
 FIGURES_DIR = "figures"
 BOOK_CONFIG_FILES = ("_config.yml", "_toc.yml")
 BOOK_SOURCE_SUFFIXES = (".md", ".bib")
+BOOK_INCLUDED_FILES = ("scripts/ray-slurm.sbatch",)  # repository files the book's prose shows (literalinclude)
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.py"
 
 

@@ -1,0 +1,201 @@
+"""The Ray executor on real Ray clusters started by each test: ``ray.init`` in this process, or ``ray start
+--head`` on 127.0.0.1 for the driver-interruption test. Every test shuts its cluster down."""
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pruning_impact import store
+from pruning_impact.errors import ExecutorError, JobsFailedError
+from pruning_impact.executor import ExecutorOptions, RayExecutor
+from pruning_impact.population import planned_runs, train_population
+from pruning_impact.robustness import evaluate_population
+from pruning_impact.settings import ResourceSettings, RobustnessOptions
+
+ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[ray]'")
+
+RAY = ExecutorOptions(kind="ray")
+TASK_TITLE = b"ray::_run_task"  # a Ray worker's process title while it runs one of our tasks
+# a few corrupted and attacked images, so the comparison is quick
+FEW = RobustnessOptions(
+    corruptions=("fog",), severities=(3,), subsample=100, adversarial_subsample=40, models_per_level=2
+)
+
+
+@pytest.fixture
+def cluster():
+    """A Ray instance of 2 CPUs in this process, shut down after the test."""
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+def task_processes() -> list[int]:
+    """The processes running one of our Ray tasks now."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if Path(f"/proc/{entry}/cmdline").read_bytes().startswith(TASK_TITLE):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def assert_same_predictions(results_a, results_b, settings):
+    for sparsity in settings.population.sparsities:
+        a, _ = store.load_predictions(results_a, settings, sparsity)
+        b, _ = store.load_predictions(results_b, settings, sparsity)
+        np.testing.assert_array_equal(a, b)
+
+
+def assert_complete_and_clean(results, settings):
+    """Every planned run is finished once, with its checksums; no run outside the plan, no temporary file."""
+    pop_dir = store.population_dir(results, settings)
+    for sparsity in settings.population.sparsities:
+        assert store.finished_indices(pop_dir, sparsity, verify=True) == list(
+            range(settings.population.size_at(sparsity))
+        )
+    runs = sorted(path.parent for path in pop_dir.glob("sparsity-*/model-*/" + store.DONE_FILE))
+    assert len(runs) == len(planned_runs(settings))
+    assert not [path for path in pop_dir.rglob("*") if ".tmp-" in path.name]
+
+
+def test_a_population_trained_and_evaluated_on_ray_is_the_local_one(cluster, smoke_population, tmp_path):
+    local_results, settings = smoke_population
+    report = train_population(settings, tmp_path, progress=False, executor=RAY)
+    assert report.trained == len(planned_runs(settings))
+    assert_complete_and_clean(tmp_path, settings)
+    assert_same_predictions(tmp_path, local_results, settings)
+    run = store.run_dir(report.directory, 0.5, 0)
+    assert store.load_run_metrics(run)["threads"] == settings.resources.cpus_per_task  # as many as it asked for
+    # robustness: the same per-example predictions, so the same tables
+    on_ray = evaluate_population(settings, tmp_path, FEW, progress=False, executor=RAY)
+    here = evaluate_population(settings, local_results, FEW, progress=False)
+    for name in ("corruption_accuracy", "adversarial_accuracy", "example_flips"):
+        pd.testing.assert_frame_equal(on_ray[name], here[name])
+
+
+def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, smoke_population, tmp_path):
+    local_results, settings = smoke_population
+    killed, stop = [], threading.Event()
+
+    def kill_the_first_task() -> None:
+        while not stop.is_set() and not killed:
+            for pid in task_processes():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                break
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_the_first_task)
+    killer.start()
+    try:
+        report = train_population(settings, tmp_path, progress=False, executor=RAY)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no task was seen running"
+    assert report.trained == len(planned_runs(settings))
+    assert_complete_and_clean(tmp_path, settings)
+    assert_same_predictions(tmp_path, local_results, settings)
+
+
+def test_a_job_that_always_fails_is_reported_and_the_others_finish(cluster, smoke_settings, tmp_path):
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0, 0.5), "population_size": 2, "dense_population_size": 3}
+    )
+    pop_dir = store.population_dir(tmp_path, settings)
+    pop_dir.mkdir(parents=True)
+    store.sparsity_dir(pop_dir, 0.5).write_text("a file where the runs of t = 0.50 should go")
+    with pytest.raises(JobsFailedError) as failure:
+        train_population(settings, tmp_path, progress=False, executor=RAY)
+    message = str(failure.value)
+    assert "2 of 5 jobs failed" in message
+    assert "t=0.50 model 0: cannot write" in message and "t=0.50 model 1: cannot write" in message
+    assert "--executor ray" in message  # the command that retries them
+    assert store.finished_indices(pop_dir, 0.0, verify=True) == [0, 1, 2]
+
+
+def test_a_population_half_trained_locally_is_finished_by_ray(cluster, smoke_population, tmp_path):
+    local_results, settings = smoke_population
+    half = settings.replace(population={"population_size": 1, "dense_population_size": 4})
+    assert train_population(half, tmp_path, progress=False).trained == 6
+    pop_dir = store.population_dir(tmp_path, settings)
+    stamps = {path: path.stat().st_mtime_ns for path in pop_dir.glob("sparsity-*/model-*/*")}
+    report = train_population(settings, tmp_path, progress=False, executor=RAY)
+    assert (report.trained, report.skipped) == (len(planned_runs(settings)) - 6, 6)
+    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps  # nothing trained twice
+    assert_complete_and_clean(tmp_path, settings)
+    assert_same_predictions(tmp_path, local_results, settings)
+
+
+def test_a_task_larger_than_every_node_is_refused_at_once(cluster, smoke_settings, tmp_path):
+    settings = smoke_settings.replace(resources={"gpus_per_task": 1})
+    with pytest.raises(ExecutorError, match="no node of the Ray cluster has the 1 CPUs and 1 GPUs"):
+        train_population(settings, tmp_path, progress=False, executor=RAY)
+    assert "2 CPUs" in RayExecutor().describe()
+    assert RayExecutor().slots(ResourceSettings(cpus_per_task=1)) == 2
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def head_node():
+    """A Ray head node started with ``ray start --head`` on 127.0.0.1; its address. Stopped after the test."""
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    port = free_port()
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+    subprocess.run(
+        [ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+         f"--temp-dir={temp}", "--include-dashboard=false", "--disable-usage-stats"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    yield f"127.0.0.1:{port}"
+    subprocess.run([ray_cli, "stop", "--force"], capture_output=True)
+
+
+def test_ctrl_c_on_the_driver_cancels_its_tasks_and_keeps_the_store_consistent(head_node, smoke_settings, tmp_path):
+    settings = smoke_settings.replace(population={"population_size": 6, "dense_population_size": 6})
+    pruning_impact = str(Path(sys.executable).with_name("pruning-impact"))
+    command = [pruning_impact, "train", "--profile", "smoke", "--results", str(tmp_path), "--population-size", "6"]
+    command += ["--dense-population-size", "6", "--executor", "ray", "--ray-address", head_node, "--quiet"]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pop_dir = store.population_dir(tmp_path, settings)
+    deadline = time.time() + 120
+    while not list(pop_dir.glob("sparsity-*/model-*/" + store.DONE_FILE)) and time.time() < deadline:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGINT)
+    _, stderr = driver.communicate(timeout=60)
+    assert driver.returncode == 130, stderr
+    assert "interrupted: finished work is kept" in stderr
+    deadline = time.time() + 20  # the cluster lives on, but runs none of the driver's tasks
+    while task_processes() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not task_processes()
+    finished = [
+        (s, i) for s, i in planned_runs(settings) if store.is_finished(store.run_dir(pop_dir, s, i), verify=True)
+    ]
+    assert 0 < len(finished) < len(planned_runs(settings))
+    for run in pop_dir.glob("sparsity-*/model-*"):  # a run is finished with all its checksums, or not marked so
+        assert store.is_finished(run) or not (run / store.DONE_FILE).exists()
+    report = train_population(settings, tmp_path, progress=False)  # the local executor finishes the rest
+    assert report.trained == len(planned_runs(settings)) - len(finished)
+    assert_complete_and_clean(tmp_path, settings)
