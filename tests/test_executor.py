@@ -5,11 +5,12 @@ import pytest
 import torch
 
 from pruning_impact.cli import main
-from pruning_impact.errors import ExecutorError, JobsFailedError, SettingsError
+from pruning_impact.errors import ExecutorError, JobsFailedError, NodeError, SettingsError
 from pruning_impact.executor import (
     RAY_INSTALL,
     THREAD_VARIABLES,
     ExecutorOptions,
+    LocalExecutor,
     Outcome,
     Progress,
     RayExecutor,
@@ -74,13 +75,8 @@ def test_mixed_precision_only_where_it_is_asked_for_and_native():
         assert torch.is_autocast_enabled("cpu")
 
 
-def test_executor_options_are_checked_and_give_their_flags():
-    assert ExecutorOptions().flags() == ""
-    assert ExecutorOptions(workers=2).flags() == " --workers 2"
-    assert (
-        ExecutorOptions(kind="ray", ray_address="10.0.0.1:6379").flags()
-        == " --executor ray --ray-address 10.0.0.1:6379"
-    )
+def test_executor_options_are_checked():
+    assert LocalExecutor(2).flags() == " --workers 2" and LocalExecutor(2).describe() == "2 worker processes"
     with pytest.raises(SettingsError, match="choose one of local, ray"):
         ExecutorOptions(kind="slurm")
     with pytest.raises(SettingsError, match="--cpus-per-task"):
@@ -136,9 +132,12 @@ class _StartedActor:
         self.indices.append(index)
 
 
-def test_a_ray_task_refuses_a_node_that_runs_other_code():
+def test_a_ray_task_refuses_a_node_that_runs_other_code(monkeypatch):
+    for name in THREAD_VARIABLES:  # the task sets them, and torch's threads: restored after the test
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
     started = _StartedActor()
-    with pytest.raises(ExecutorError, match="runs other pruning-impact code than the driver"):
+    with pytest.raises(NodeError, match="runs other pruning-impact code than the driver"):
         _run_task(square, 3, 1, "0" * 64, started, 0)
     assert started.indices == []
     assert _run_task(square, 3, 1, package_digest(), started, 7)[0] == 9

@@ -7,7 +7,7 @@ import torch
 
 from pruning_impact import store
 from pruning_impact.cli import main
-from pruning_impact.errors import MissingResultsError, StoreError
+from pruning_impact.errors import MissingResultsError, NodeError
 from pruning_impact.executor import ExecutorOptions, cpu_count
 from pruning_impact.population import _train_and_store, model_seed, planned_runs, train_population
 
@@ -176,5 +176,5 @@ def test_a_job_started_again_keeps_the_runs_it_finds_finished(tmp_path, smoke_se
 
 
 def test_a_worker_that_does_not_see_the_population_folder_says_so(tmp_path, smoke_settings):
-    with pytest.raises(StoreError, match="does not see the population folder .* share the results folder"):
+    with pytest.raises(NodeError, match="does not see the population folder .* share the results folder"):
         _train_and_store((smoke_settings, tmp_path / "elsewhere", [(0.0, 0)], False))

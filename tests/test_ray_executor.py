@@ -3,6 +3,7 @@
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pruning_impact import store
-from pruning_impact.errors import ExecutorError, JobsFailedError
+from pruning_impact.errors import ExecutorError, JobsFailedError, NodeError
 from pruning_impact.executor import ExecutorOptions, RayExecutor
 from pruning_impact.population import planned_runs, train_population
 from pruning_impact.robustness import evaluate_population
@@ -36,7 +37,7 @@ FEW = RobustnessOptions(
 @pytest.fixture
 def cluster():
     """A Ray instance of 2 CPUs in this process, shut down after the test."""
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield
     ray.shutdown()
 
@@ -61,6 +62,26 @@ def assert_same_predictions(results_a, results_b, settings):
         np.testing.assert_array_equal(a, b)
 
 
+class DoneWatcher(threading.Thread):
+    """Records when each run's ``DONE`` file first appears, to tell later whether a finished run was written
+    again (trained twice)."""
+
+    def __init__(self, pop_dir):
+        super().__init__()
+        self.pop_dir, self.first, self.stop = pop_dir, {}, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for path in self.pop_dir.glob("sparsity-*/model-*/" + store.DONE_FILE):
+                self.first.setdefault(path, path.stat().st_mtime_ns)
+            time.sleep(0.01)
+
+    def rewritten(self):
+        self.stop.set()
+        self.join()
+        return [path for path, stamp in self.first.items() if path.stat().st_mtime_ns != stamp]
+
+
 def assert_complete_and_clean(results, settings):
     """Every planned run is finished once, with its checksums; no run outside the plan, no temporary file."""
     pop_dir = store.population_dir(results, settings)
@@ -79,8 +100,6 @@ def test_a_population_trained_and_evaluated_on_ray_is_the_local_one(cluster, smo
     assert report.trained == len(planned_runs(settings))
     assert_complete_and_clean(tmp_path, settings)
     assert_same_predictions(tmp_path, local_results, settings)
-    run = store.run_dir(report.directory, 0.5, 0)
-    assert store.load_run_metrics(run)["threads"] == settings.resources.cpus_per_task  # as many as it asked for
     # robustness: the same per-example predictions, so the same tables
     on_ray = evaluate_population(settings, tmp_path, FEW, progress=False, executor=RAY)
     here = evaluate_population(settings, local_results, FEW, progress=False)
@@ -101,12 +120,15 @@ def test_a_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(cluster, s
             time.sleep(0.005)
 
     killer = threading.Thread(target=kill_the_first_task)
+    watcher = DoneWatcher(store.population_dir(tmp_path, settings))
     killer.start()
+    watcher.start()
     try:
         report = train_population(settings, tmp_path, progress=False, executor=RAY)
     finally:
         stop.set()
         killer.join()
+    assert watcher.rewritten() == []  # no finished run was trained again
     assert killed, "no task was seen running"
     assert report.trained == len(planned_runs(settings))
     assert_complete_and_clean(tmp_path, settings)
@@ -142,12 +164,35 @@ def test_a_population_half_trained_locally_is_finished_by_ray(cluster, smoke_pop
     assert_same_predictions(tmp_path, local_results, settings)
 
 
-def test_a_task_larger_than_every_node_is_refused_at_once(cluster, smoke_settings, tmp_path):
-    settings = smoke_settings.replace(resources={"gpus_per_task": 1})
+def test_a_task_runs_with_the_cpus_it_asks_for_and_a_larger_one_is_refused(cluster, smoke_settings, tmp_path):
+    executor = RayExecutor()
+    assert "2 CPUs" in executor.describe() and executor.flags() == " --executor ray"
+    assert (
+        executor.slots(ResourceSettings(cpus_per_task=1)) == 2
+        and executor.slots(ResourceSettings(cpus_per_task=2)) == 1
+    )
+    two = smoke_settings.replace(
+        population={"sparsities": (0.0,), "population_size": 1, "dense_population_size": 1},
+        resources={"cpus_per_task": 2},
+    )
+    report = train_population(two, tmp_path / "two", progress=False, executor=RAY)
+    assert store.load_run_metrics(store.run_dir(report.directory, 0.0, 0))["threads"] == 2
+    too_large = smoke_settings.replace(resources={"gpus_per_task": 1})
     with pytest.raises(ExecutorError, match="no node of the Ray cluster has the 1 CPUs and 1 GPUs"):
-        train_population(settings, tmp_path, progress=False, executor=RAY)
-    assert "2 CPUs" in RayExecutor().describe()
-    assert RayExecutor().slots(ResourceSettings(cpus_per_task=1)) == 2
+        train_population(too_large, tmp_path / "gpu", progress=False, executor=RAY)
+
+
+def test_a_node_that_cannot_run_tasks_stops_the_run_at_once(tmp_path):
+    """A node without the shared results folder would fail every task it is sent: the first such error stops
+    the run, and the executor, which started its own Ray instance, disconnects, which ends the other tasks."""
+    executor = RayExecutor()
+    try:
+        assert executor.connected
+        with pytest.raises(NodeError, match="does not see the population folder"):
+            list(executor.map(store.require_population_folder, [tmp_path / "not-shared"] * 8))
+        assert not ray.is_initialized()
+    finally:
+        ray.shutdown()
 
 
 def free_port() -> int:
@@ -162,21 +207,33 @@ def head_node():
     ray_cli = str(Path(sys.executable).with_name("ray"))
     port = free_port()
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
-    subprocess.run(
-        [ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+    # in a session of its own, so that only its processes are stopped (``ray stop`` would stop every cluster)
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
          f"--temp-dir={temp}", "--include-dashboard=false", "--disable-usage-stats"],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )  # fmt: skip
-    yield f"127.0.0.1:{port}"
-    subprocess.run([ray_cli, "stop", "--force"], capture_output=True)
+    address = f"127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    time.sleep(2)  # the raylet registers after the GCS listens
+    yield address
+    os.killpg(head.pid, signal.SIGKILL)
+    head.wait()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ctrl_c_on_the_driver_cancels_its_tasks_and_keeps_the_store_consistent(head_node, smoke_settings, tmp_path):
-    settings = smoke_settings.replace(population={"population_size": 6, "dense_population_size": 6})
+    settings = smoke_settings.replace(population={"population_size": 10, "dense_population_size": 10})
     pruning_impact = str(Path(sys.executable).with_name("pruning-impact"))
-    command = [pruning_impact, "train", "--profile", "smoke", "--results", str(tmp_path), "--population-size", "6"]
-    command += ["--dense-population-size", "6", "--executor", "ray", "--ray-address", head_node, "--quiet"]
+    command = [pruning_impact, "train", "--profile", "smoke", "--results", str(tmp_path), "--population-size", "10"]
+    command += ["--dense-population-size", "10", "--executor", "ray", "--ray-address", head_node, "--quiet"]
     driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pop_dir = store.population_dir(tmp_path, settings)
     deadline = time.time() + 120
@@ -199,3 +256,38 @@ def test_ctrl_c_on_the_driver_cancels_its_tasks_and_keeps_the_store_consistent(h
     report = train_population(settings, tmp_path, progress=False)  # the local executor finishes the rest
     assert report.trained == len(planned_runs(settings)) - len(finished)
     assert_complete_and_clean(tmp_path, settings)
+
+
+def test_when_a_node_dies_its_tasks_finish_on_the_others(smoke_population, tmp_path):
+    """Two Ray nodes on this machine (Ray's own test cluster); one is removed without warning mid-run."""
+    from ray.cluster_utils import Cluster
+
+    local_results, settings = smoke_population
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    doomed = cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, logging_level=logging.WARNING)
+    pop_dir = store.population_dir(tmp_path, settings)
+    removed, stop = [], threading.Event()
+
+    def remove_the_node() -> None:
+        while len(list(pop_dir.glob("sparsity-*/model-*/" + store.DONE_FILE))) < 3 and not stop.is_set():
+            time.sleep(0.02)
+        if not stop.is_set():
+            cluster.remove_node(doomed, allow_graceful=False)
+            removed.append(len(list(pop_dir.glob("sparsity-*/model-*/" + store.DONE_FILE))))
+
+    remover, watcher = threading.Thread(target=remove_the_node), DoneWatcher(pop_dir)
+    remover.start()
+    watcher.start()
+    try:
+        report = train_population(settings, tmp_path, progress=False, executor=RAY)
+    finally:
+        stop.set()
+        remover.join()
+        ray.shutdown()
+        cluster.shutdown()
+    assert watcher.rewritten() == []
+    assert removed and removed[0] < len(planned_runs(settings))  # the node died with runs left to train
+    assert report.trained == len(planned_runs(settings))
+    assert_complete_and_clean(tmp_path, settings)
+    assert_same_predictions(tmp_path, local_results, settings)

@@ -373,11 +373,10 @@ def build_book(
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
     store.check_writable(book_root / store.BOOK_DIR, "book")
     results_dir = store.check_writable(Path(results_dir).resolve(), "results")
-    from .population import executor_for, train_population
+    from .population import open_executor, train_population
     from .robustness import evaluate_population, options_key, pending_runs
     from .train import training_precision
 
-    where = executor_for(executor, settings).describe()
     stages, clock = {}, time.perf_counter()
 
     def lap(name: str) -> None:
@@ -386,14 +385,16 @@ def build_book(
         clock = time.perf_counter()
 
     trained = 0
-    if train:
-        trained = train_population(settings, results_dir, progress=progress, executor=executor).trained
-    lap("train")
-    folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
-    lap("analysis")
-    evaluating = len(pending_runs(settings, results_dir, robustness))
-    evaluate_population(settings, results_dir, robustness, progress=progress, executor=executor)
-    lap("robustness")
+    with open_executor(executor, settings) as runner:  # one executor (on Ray: one connection) for both stages
+        where = runner.describe()
+        if train:
+            trained = train_population(settings, results_dir, progress=progress, executor=runner).trained
+        lap("train")
+        folder, _ = run_analysis(results_dir, settings, analysis, progress=progress)
+        lap("analysis")
+        evaluating = len(pending_runs(settings, results_dir, robustness))
+        evaluate_population(settings, results_dir, robustness, progress=progress, executor=runner)
+        lap("robustness")
     pop_dir = store.population_dir(results_dir, settings)
     robustness_folder = store.robustness_tables_dir(pop_dir, options_key(robustness))
     run_calibration(results_dir, calibration_simulations, workers=cpu_count(), progress=progress)

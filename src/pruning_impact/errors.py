@@ -33,5 +33,9 @@ class ExecutorError(PruningImpactError):
     """An executor that cannot run the jobs: Ray missing, a cluster out of reach or too small for a task."""
 
 
+class NodeError(ExecutorError):
+    """A cluster node that cannot run any task: other code than the driver's, or no shared results folder."""
+
+
 class JobsFailedError(PruningImpactError):
     """Jobs that failed on every attempt while the others finished; the message lists each with its error."""

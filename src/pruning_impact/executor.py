@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from .errors import ExecutorError, JobsFailedError, PruningImpactError, SettingsError
+from .errors import ExecutorError, JobsFailedError, NodeError, PruningImpactError, SettingsError
 from .provenance import package_digest
 from .settings import ResourceSettings
 
@@ -124,13 +124,6 @@ class ExecutorOptions:
             raise SettingsError("--ray-address needs --executor ray")
         if self.workers is not None and self.workers < 1:
             raise SettingsError(f"--workers {self.workers} must be >= 1")
-
-    def flags(self) -> str:
-        """These options as command-line flags (with a leading space), empty for the defaults."""
-        parts = [] if self.kind == "local" else [f"--executor {self.kind}"]
-        parts += [f"--workers {self.workers}"] if self.workers is not None else []
-        parts += [f"--ray-address {shlex.quote(self.ray_address)}"] if self.ray_address else []
-        return "".join(" " + part for part in parts)
 
 
 @dataclass
@@ -229,6 +222,13 @@ class LocalExecutor:
     def describe(self) -> str:
         return f"{self.workers} worker process{'es' if self.workers != 1 else ''}"
 
+    def flags(self) -> str:
+        """The command-line flags that choose this executor again (with a leading space)."""
+        return f" --workers {self.workers}"
+
+    def close(self) -> None:
+        """Nothing to release: the worker processes end with each ``map``."""
+
     def map(
         self,
         function: Callable[[Job], Any],
@@ -285,7 +285,7 @@ def _run_task(
     import torch
 
     if package_digest() != digest:
-        raise ExecutorError(
+        raise NodeError(
             f"node {socket.gethostname()} runs other pruning-impact code than the driver (source digest "
             f"{package_digest()[:12]}, the driver's {digest[:12]}): install the same version on every node, "
             "for example from one checkout on the shared file system"
@@ -298,40 +298,54 @@ def _run_task(
 
 class RayExecutor:
     """Jobs as tasks of a Ray cluster: the one at ``address`` (``auto``: the cluster this node joined with
-    ``ray start``; or ``HOST:PORT``), the one ``RAY_ADDRESS`` names, or else a Ray instance started on this
-    machine for this process. A Ray already initialised in this process (``ray.init``) is used as it is.
+    ``ray start``; or ``HOST:PORT``), the one ``RAY_ADDRESS`` names, or else a new Ray instance on this
+    machine for this executor. A Ray already initialised in this process (``ray.init``) is used as it is.
 
     Each task asks for ``resources.cpus_per_task`` CPUs and ``gpus_per_task`` GPUs and runs with that many
     threads. A task whose worker or node dies is started again, up to ``resources.max_retries`` times; a job
-    that raises is not retried (its error would come back) and is reported while the others go on. At most
-    twice as many tasks as the cluster can run at once are submitted, and on Ctrl-C (or any error in the
-    driver) they are cancelled: what they had half-written is never marked finished."""
+    that raises is not retried (its error would come back) and is reported while the others go on, except
+    when the error is its node's (``NodeError``: other code, no shared results folder), which would fail
+    every task sent there: that stops the run at once. At most twice as many tasks as the cluster can run at
+    once are submitted; on Ctrl-C (or any error in the driver) they are stopped (``_stop``), and what they
+    had half-written is never marked finished."""
 
     kind = "ray"
 
     def __init__(self, address: str | None = None) -> None:
-        if (address or os.environ.get("RAY_ADDRESS")) and _ray_token_available():
+        self.address = address or os.environ.get("RAY_ADDRESS")
+        if self.address and _ray_token_available():
             # Ray 2.59 and 2.60 start clusters with token authentication, but connect to one without it unless
             # told before Ray is imported (2.61 will do this itself)
             os.environ.setdefault("RAY_AUTH_MODE", "token")
         self.ray = import_ray()
-        self.address = address
-        if not self.ray.is_initialized():
+        self.connected = not self.ray.is_initialized()  # by this executor, which then disconnects in close()
+        if self.connected:
             self._connect()
 
     def _connect(self) -> None:
-        ray = self.ray
-        target = self.address or os.environ.get("RAY_ADDRESS")
         options: dict[str, Any] = {"logging_level": logging.WARNING}
-        if target is None:
-            options.update(num_cpus=cpu_count(), include_dashboard=False)
+        if self.address is None:  # a new instance, even where ``ray start`` left one on this machine
+            options.update(address="local", num_cpus=cpu_count(), include_dashboard=False)
+        else:
+            options["address"] = self.address
         try:
-            ray.init(address=self.address, **options)
-        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            self.ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError, self.ray.exceptions.RayError) as exc:
+            where = f"the Ray cluster at {self.address}" if self.address else "a Ray instance on this machine"
             raise ExecutorError(
-                f"cannot connect to the Ray cluster at {target}: {_message(exc)}. Start one with `ray start --head` "
-                "(the re-run chapter shows how) or give its address with --ray-address HOST:PORT"
+                f"cannot connect to {where}: {_message(exc)}. Start a cluster with `ray start --head` (the re-run "
+                "chapter shows how) and give its address with --ray-address HOST:PORT"
             ) from None
+
+    def flags(self) -> str:
+        """The command-line flags that choose this executor again (with a leading space)."""
+        return " --executor ray" + (f" --ray-address {shlex.quote(self.address)}" if self.address else "")
+
+    def close(self) -> None:
+        """Disconnect from Ray if this executor connected: a Ray instance it started stops, and the cluster's
+        workers of this driver end (with the test sets they keep in memory)."""
+        if self.connected and self.ray.is_initialized():
+            self.ray.shutdown()
 
     def nodes(self) -> list[dict[str, float]]:
         """The resources of every live node."""
@@ -391,6 +405,8 @@ class RayExecutor:
                 if room == 0 and not stalled:
                     tqdm.write("No live node of the Ray cluster can take a task now; waiting for one (Ctrl-C stops).")
                 stalled = room == 0
+                if stalled and not running:
+                    time.sleep(1.0)
                 while waiting and len(running) < room:
                     index, job = waiting.pop()
                     ref = task.remote(function, job, resources.cpus_per_task, digest, started, index)
@@ -402,18 +418,27 @@ class RayExecutor:
                 if progress is not None:
                     progress.set_running(self._started(started, [index for index, _ in running.values()]))
         except BaseException:  # Ctrl-C, an error in the caller, or the caller closing this generator
-            for ref in running:
-                ray.cancel(ref)  # a KeyboardInterrupt in the task's worker
-            ray.wait(list(running), num_returns=len(running), timeout=10)  # let them stop before the driver goes
+            self._stop()
             raise
         finally:
-            ray.kill(started)
+            if ray.is_initialized():
+                ray.kill(started)
+
+    def _stop(self) -> None:
+        """Stop the tasks in flight: a driver that connected itself disconnects, and Ray ends every task of
+        its job. (``ray.cancel`` is not used: cancelling a task that is just finishing crashes Ray 2.60's
+        driver.) In a Ray session of the caller's own, the tasks already started finish and store their
+        runs, and nothing more is submitted."""
+        if self.connected:
+            self.ray.shutdown()
 
     def _outcome(self, ref: Any, job: Any) -> Outcome:
         exceptions = self.ray.exceptions
         try:
             value, seconds, host = self.ray.get(ref)
         except exceptions.RayTaskError as exc:  # the job raised: its own error
+            if isinstance(exc.cause, NodeError):  # a node that would fail every task it gets: stop here
+                raise exc.cause from None
             return Outcome(job, error=_message(exc.cause) if exc.cause is not None else _message(exc))
         except exceptions.RayError as exc:  # its worker or node died on every attempt, or it was cancelled
             return Outcome(job, error=_message(exc))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,19 +59,40 @@ def auto_workers(settings: Settings) -> int:
     return 1
 
 
-def executor_for(options: ExecutorOptions, settings: Settings) -> LocalExecutor | RayExecutor:
+Executor = LocalExecutor | RayExecutor
+
+
+def executor_for(options: ExecutorOptions, settings: Settings) -> Executor:
     """The executor ``options`` name; the local one with ``auto_workers`` processes unless told how many."""
     if options.kind == "ray":
         return RayExecutor(options.ray_address)
     return LocalExecutor(auto_workers(settings) if options.workers is None else options.workers)
 
 
-def for_executor(settings: Settings, executor: LocalExecutor | RayExecutor) -> Settings:
-    """Settings as the executor's workers need them: on a cluster, the data folder as an absolute path (a
-    task's working folder is its node's, not the driver's)."""
+@contextmanager
+def open_executor(executor: ExecutorOptions | Executor, settings: Settings) -> Iterator[Executor]:
+    """The executor to run a stage with: the one ``executor`` names, closed after the stage, or ``executor``
+    itself when it is already open (a caller running several stages on one cluster closes it)."""
+    if not isinstance(executor, ExecutorOptions):
+        yield executor
+        return
+    runner = executor_for(executor, settings)
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def for_executor(settings: Settings, executor: Executor) -> Settings:
+    """Settings as the executor's workers need them. On a cluster: the data folder as an absolute path (a
+    task's working folder is its node's, not the driver's), and the CPU for tasks that ask for no GPU (Ray
+    leaves a node's GPUs visible to them, and ``auto`` would pick one another task was given)."""
     if executor.kind == "local":
         return settings
-    return settings.replace(data={"data_dir": str(Path(settings.data.data_dir).resolve())})
+    device = settings.training.device
+    if device == "auto" and not settings.resources.gpus_per_task:
+        device = "cpu"
+    return settings.replace(data={"data_dir": str(Path(settings.data.data_dir).resolve())}, training={"device": device})
 
 
 def run_label(sparsity: float, index: int) -> str:
@@ -120,49 +143,50 @@ def train_population(
     settings: Settings,
     results_dir: str | Path,
     progress: bool = True,
-    executor: ExecutorOptions = ExecutorOptions(),
+    executor: ExecutorOptions | Executor = ExecutorOptions(),
 ) -> PopulationReport:
     """Train every missing or damaged model of the population where ``executor`` says (by default, in
     ``auto_workers`` processes of this machine); finished runs are kept as they are, and each model is stored
     as soon as it is trained. Runs that fail on every attempt (on a cluster) are reported together at the
     end, in a ``JobsFailedError``, after the others have finished."""
     pop_dir = store.check_writable(store.population_dir(Path(results_dir).resolve(), settings), "results")
-    runner = executor_for(executor, settings)
-    shipped = for_executor(settings, runner)
-    data = load_dataset(shipped.data)
-    store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
-    runs = planned_runs(settings)
-    todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
-    started = time.perf_counter()
-    # one bar per model only when models train one at a time here: parallel workers' bars would collide
-    serial = runner.kind == "local" and runner.workers <= 1
-    together = settings.training.models_per_step
-    jobs = [
-        (shipped, pop_dir, todo[start : start + together], progress and serial)
-        for start in range(0, len(todo), together)
-    ]
-    bar = Progress(
-        total=len(runs),
-        done=len(runs) - len(todo),
-        desc=f"population {settings.profile} ({runner.describe()})",
-        size=lambda job: len(job[2]),
-        disable=not progress,
-    )
-    failed = []
-    try:
-        for outcome in runner.map(_train_and_store, jobs, settings.resources, bar):
-            if outcome.error is None:
-                bar.finished(outcome, last_top1=f"{outcome.value[-1]['top1']:.4f}")
-            else:
-                bar.finished(outcome)
-                failed.append(outcome)
-    finally:
-        bar.close()
+    with open_executor(executor, settings) as runner:
+        shipped = for_executor(settings, runner)
+        data = load_dataset(shipped.data)
+        store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
+        runs = planned_runs(settings)
+        todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
+        started = time.perf_counter()
+        # one bar per model only when models train one at a time here: parallel workers' bars would collide
+        serial = runner.kind == "local" and runner.workers <= 1
+        together = settings.training.models_per_step
+        jobs = [
+            (shipped, pop_dir, todo[start : start + together], progress and serial)
+            for start in range(0, len(todo), together)
+        ]
+        bar = Progress(
+            total=len(runs),
+            done=len(runs) - len(todo),
+            desc=f"population {settings.profile} ({runner.describe()})",
+            size=lambda job: len(job[2]),
+            disable=not progress,
+        )
+        failed = []
+        try:
+            for outcome in runner.map(_train_and_store, jobs, settings.resources, bar):
+                if outcome.error is None:
+                    bar.finished(outcome, last_top1=f"{outcome.value[-1]['top1']:.4f}")
+                else:
+                    bar.finished(outcome)
+                    failed.append(outcome)
+        finally:
+            bar.close()
+        retry = command_line("train", settings, results_dir, resources=True) + runner.flags()
     raise_failures(
         failed,
         lambda job: ", ".join(run_label(*run) for run in job[2]),
         len(jobs),
-        f"Run the same command again to retry them: {command_line('train', settings, results_dir)}{executor.flags()}",
+        f"Run the same command again to retry them: {retry}",
     )
     return PopulationReport(pop_dir, len(todo), len(runs) - len(todo), time.perf_counter() - started)
 

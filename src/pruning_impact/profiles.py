@@ -298,10 +298,17 @@ def overrides(settings: Settings) -> dict[str, Any]:
         changed["data_dir"] = settings.data.data_dir
     if settings.training.device != base.training.device:
         changed["device"] = settings.training.device
-    for spec in fields(ResourceSettings):
-        if getattr(settings.resources, spec.name) != getattr(base.resources, spec.name):
-            changed[spec.name] = getattr(settings.resources, spec.name)
     return changed
+
+
+def resource_overrides(settings: Settings) -> dict[str, Any]:
+    """The ``resolve_settings`` arguments for what a Ray task asks for, where it differs from the profile."""
+    base = get_profile(settings.profile).resources
+    return {
+        spec.name: getattr(settings.resources, spec.name)
+        for spec in fields(ResourceSettings)
+        if getattr(settings.resources, spec.name) != getattr(base, spec.name)
+    }
 
 
 def _flag_value(value: Any) -> str:
@@ -316,11 +323,15 @@ def _flag_value(value: Any) -> str:
     return shlex.quote(str(value))
 
 
-def command_line(command: str, settings: Settings, results_dir: Any, *options: Described) -> str:
+def command_line(
+    command: str, settings: Settings, results_dir: Any, *options: Described, resources: bool = False
+) -> str:
     """The ``pruning-impact`` command that makes what ``settings`` and ``options`` describe: the profile,
-    the results folder, every override of the profile and every option changed from its default."""
+    the results folder, every override of the profile and every option changed from its default; with
+    ``resources`` (for the commands that train or evaluate models), what a Ray task asks for too."""
     parts = ["pruning-impact", command, "--profile", settings.profile, "--results", shlex.quote(str(results_dir))]
-    for name, value in overrides(settings).items():
+    changed = {**overrides(settings), **(resource_overrides(settings) if resources else {})}
+    for name, value in changed.items():
         parts += [f"--{name.replace('_', '-')}", _flag_value(value)]
     for option in options:
         for name, value in option.non_default().items():

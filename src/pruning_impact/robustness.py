@@ -28,7 +28,7 @@ from .data import images_to_input, load_dataset
 from .executor import ExecutorOptions, Progress, raise_failures
 from .inference import mixed_precision, predict_logits
 from .models import inference_model
-from .population import executor_for, for_executor, load_model, run_label
+from .population import Executor, for_executor, load_model, open_executor, run_label
 from .profiles import command_line
 from .provenance import provenance
 from .robustness_sets import (
@@ -84,7 +84,7 @@ def evaluate_population(
     results_dir: str | Path,
     options: RobustnessOptions = RobustnessOptions(),
     progress: bool = True,
-    executor: ExecutorOptions = ExecutorOptions(),
+    executor: ExecutorOptions | Executor = ExecutorOptions(),
 ) -> dict[str, pd.DataFrame]:
     """Evaluate every model in ``evaluated_runs`` on the corrupted and adversarial test sets (where
     ``executor`` says; by default in ``population.auto_workers`` processes of this machine), and on the
@@ -212,36 +212,33 @@ def _evaluate_corruptions(
     options: RobustnessOptions,
     runs: list[Run],
     progress: bool,
-    executor: ExecutorOptions,
+    executor: ExecutorOptions | Executor,
 ) -> None:
     """Write each model's predictions on the corrupted and adversarial sets where they are not finished for
     the present sources of the corrupted images (generated, or a published set), where ``executor`` says."""
     todo = pending_runs(settings, results_dir, options, runs)
     if not todo:
         return
-    runner = executor_for(executor, settings)
-    shipped = for_executor(settings, runner)
     # the corrupted sets are generated (and cached on disk) here once, before any worker reads them
     corrupted_sets(load_dataset(settings.data), settings.data, options, results_dir, progress)
-    bar = Progress(
-        total=len(runs), done=len(runs) - len(todo), desc=f"robustness ({runner.describe()})", disable=not progress
-    )
-    jobs = [(shipped, str(results_dir), options, run) for run in todo]
-    failed = []
-    try:
-        for outcome in runner.map(_evaluate_run, jobs, settings.resources, bar):
-            bar.finished(outcome)
-            if outcome.error is not None:
-                failed.append(outcome)
-    finally:
-        _evaluation_inputs.cache_clear()  # the corrupted sets are large (ImageNet: gigabytes)
-        bar.close()
+    with open_executor(executor, settings) as runner:
+        jobs = [(for_executor(settings, runner), str(results_dir), options, run) for run in todo]
+        bar = Progress(
+            total=len(runs), done=len(runs) - len(todo), desc=f"robustness ({runner.describe()})", disable=not progress
+        )
+        failed = []
+        try:
+            for outcome in runner.map(_evaluate_run, jobs, settings.resources, bar):
+                bar.finished(outcome)
+                if outcome.error is not None:
+                    failed.append(outcome)
+        finally:
+            # the corrupted sets are large (ImageNet: gigabytes): freed here, and by Ray's workers when they end
+            _evaluation_inputs.cache_clear()
+            bar.close()
+        retry = command_line("robustness", settings, results_dir, options, resources=True) + runner.flags()
     raise_failures(
-        failed,
-        lambda job: run_label(*job[3]),
-        len(jobs),
-        "Run the same command again to retry them: "
-        f"{command_line('robustness', settings, results_dir, options)}{executor.flags()}",
+        failed, lambda job: run_label(*job[3]), len(jobs), f"Run the same command again to retry them: {retry}"
     )
 
 

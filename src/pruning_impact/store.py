@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import MissingResultsError, StoreError
+from .errors import MissingResultsError, NodeError, StoreError
 from .settings import Settings
 from .stats import top_k_classes
 
@@ -349,7 +349,7 @@ def require_population_folder(pop_dir: Path) -> None:
     """Refuse to work in a population folder that this machine does not see: a cluster node without the
     shared results folder would otherwise write a population of its own."""
     if not (pop_dir / POPULATION_FILE).is_file():
-        raise StoreError(
+        raise NodeError(
             f"{socket.gethostname()} does not see the population folder {pop_dir}: share the results folder "
             "(e.g. on NFS) at the same path on every node"
         )
