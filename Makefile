@@ -9,7 +9,7 @@ SYSTEM_FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte
 # When make began: the book reports the time spent setting up.
 STARTED := $(shell date +%s)
 
-.PHONY: book test setup data train status
+.PHONY: book test setup data train status notebooks pdf browser
 
 # The virtual environment, rebuilt only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -46,8 +46,31 @@ status: setup
 book: setup data
 	$(BIN)/pruning-impact book --profile $(PROFILE) --results $(RESULTS) --started $(STARTED)
 
+# Headless Chromium from Debian, for the tests that look at the built book as a reader's browser does.
+browser:
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "Installing Debian's chromium (headless browser for the book's tests)"; \
+	  ( $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null ) \
+	    || echo "apt-get could not install chromium; the browser tests will be skipped"; \
+	fi
+
+# After editing notebooks/*.py: parameters cells from pruning_impact.parameters, formatted, .ipynb in sync.
+notebooks: setup
+	$(BIN)/python -m pruning_impact.parameters notebooks/[0-9][0-9]_*.py
+	$(BIN)/ruff format notebooks
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+
+# A PDF of the book (after make book), where LaTeX is installed.
+pdf: setup
+	@if ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null; then \
+	  echo "make pdf skipped: it needs LaTeX (sudo apt-get install texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk)"; \
+	else \
+	  $(BIN)/jupyter-book build . --builder pdflatex && echo "The PDF is in _build/latex/"; \
+	fi
+
 # The linter and the formatter (configured in pyproject.toml), then the tests.
-test: setup $(VENV)/.installed-ray
+test: setup $(VENV)/.installed-ray browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

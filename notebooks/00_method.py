@@ -1,18 +1,28 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Method
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - why the book compares populations of models rather than single models;
+# - the class-level test (Welch's t-test on mean-shifted class accuracy) and its A/A baseline;
+# - how Pruning Identified Exemplars are defined, and the dense-vs-dense noise floor they are read against;
+# - how often each verdict rule errs, measured on simulated populations with and without a planted effect.
+# :::
 #
 # **The question.** How do we measure what pruning changes, beyond one accuracy number, without
 # mistaking the ordinary differences between training runs for an effect of pruning, and how often
@@ -22,20 +32,22 @@
 # rules err on simulated populations where the truth is known.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the results (and the cached calibration of the rules) live
-calibration_simulations = None  # simulated populations per scenario behind the error rates (None: the default)
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+calibration_simulations = None  # type: int|None  simulated populations per scenario behind the rules' error rates (None: 50)
 
 # %% tags=["hide-input"]
 import pandas as pd
 
 from pruning_impact import simulation, verdicts
 from pruning_impact.book import glue, show_table
+from pruning_impact.parameters import read_parameters
 from pruning_impact.profiles import get_profile, paper_setups
 
+given = read_parameters(vars())  # converts and checks the parameters; a wrong one stops here with a message
 settings = get_profile(profile)
 paper_settings = get_profile("imagenet-resnet50")
-simulations = calibration_simulations or simulation.BOOK_SIMULATIONS
+simulations = given.get("calibration_simulations", simulation.BOOK_SIMULATIONS)
 rates = simulation.read_calibration(results_dir, simulations)
 result = simulation.summary(rates)
 
@@ -137,8 +149,8 @@ show_table(
 #
 # $$
 # \frac{1}{K_t}\sum_{k=1}^{K_t}\left(\beta^c_{t,k} - \beta^M_{t,k}\right)
-# - \frac{1}{K_0}\sum_{k=1}^{K_0}\left(\beta^c_{0,k} - \beta^M_{0,k}\right). \tag{1}
-# $$
+# - \frac{1}{K_0}\sum_{k=1}^{K_0}\left(\beta^c_{0,k} - \beta^M_{0,k}\right).
+# $$ (eq-normalized-difference)
 #
 # The paper's text subtracts each model's own accuracy $\beta^M_{t,k}$; the authors' released code
 # subtracts the mean accuracy of the model's population. The option `shift` offers both (`model`,
@@ -253,11 +265,54 @@ show_table(
 #   population of models, from this code or elsewhere (`pruning_impact.stats`, `pruning_impact.pie`).
 #
 # ## Exercises
-#
-# 1. With $K = 10$ models per side and $C = 10$ classes, how many classes do you expect to be
-#    significant at $\alpha = 0.05$ when pruning changes nothing? Check against the A/A table in
-#    {doc}`02_class_impact`.
-# 2. Why can the modal labels of two dense groups differ on an image that every model classifies
-#    correctly? Can they?
-# 3. Why would scoring PIE$_t$ with the models that chose it make PIEs look hard even without
-#    pruning? Simulate it with `pruning_impact.simulation.simulate_population`.
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-method-aa
+# Two groups of $K$ dense models, $C$ classes, a test at level $\alpha$ for each class: how many
+# classes do you expect to be significant when pruning changes nothing? Check against the A/A
+# calibration of {doc}`02_class_impact`.
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-method-aa
+# :class: dropdown
+# Each test is significant with probability $\alpha$ under no effect, so the expected count is
+# $\alpha C$ whatever $K$ is: {glue:text}`02_class_impact.ipynb::alpha:g` $\times$
+# {glue:text}`02_class_impact.ipynb::num_classes:d` classes here. The measured A/A mean, over random
+# splits of the dense models, is {glue:text}`02_class_impact.ipynb::aa_raw_mean:.2f`. The counts of
+# one split are not binomial, though: the classes are tested on the same models, so their tests are
+# correlated, which is why the book compares with the measured A/A distribution rather than with
+# $\alpha C$.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-method-modal
+# Can the modal labels of two dense groups differ on an image that every model classifies correctly?
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-method-modal
+# :class: dropdown
+# No. If every model gives the true label, both groups' most frequent label is the true label. A
+# disagreement needs models that err on the image, which is why PIEs and the noise floor gather on
+# images that some models get wrong.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-method-selection
+# Why would scoring PIE$_t$ with the models that chose it make PIEs look hard even if pruning changed
+# nothing? Try it with `pruning_impact.simulation.simulate_population` and a scenario without effect.
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-method-selection
+# :class: dropdown
+# PIE$_t$ is chosen where the reference models' modal label disagrees with the sparse models' one, so
+# it gathers images on which those very models err by chance. Scored by the same models, the set looks
+# hard because of how it was chosen (selection bias). Models that took no part in choosing it (the
+# held-out dense models) give an unbiased score, and the noise-floor sets, chosen the same way between
+# two dense groups, show how hard a set chosen by chance alone looks.
+# :::

@@ -1,9 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -13,6 +16,13 @@
 # %% [markdown]
 # # Setup and top-line results
 #
+# :::{admonition} What you will learn
+# :class: tip
+# - how top-1 and top-5 accuracy change with sparsity for this population;
+# - how much independently trained models of one sparsity differ;
+# - how long the population took to build, stage by stage.
+# :::
+#
 # **The question.** When a network is pruned gradually during training, how much top-1 and top-5
 # accuracy does each level of sparsity cost, and how much do independently trained models of the same
 # level differ from one another?
@@ -21,17 +31,17 @@
 # in the next cell and re-execute the notebook to see another one (see {doc}`rerun`).
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the trained population lives
-population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's)
-sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
-seed = None  # base seed of the population (None: the profile's)
-data_dir = None  # where the dataset is (None: the profile's); used to show test images
-correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
-alpha = None  # significance level of the class-level tests (None: the default)
-repeats = None  # random dense splits behind each noise floor (None: the default)
-random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
+dense_population_size = None  # type: int|None  dense models, up to the trained number (None: the profile's)
+sparsities = None  # type: list|None  trained sparsities to show, a list or text such as "0 0.5 0.9" (None: the profile's)
+seed = None  # type: int|None  base seed of the population (None: the profile's)
+data_dir = None  # type: str|None  folder of the dataset, to show test images (None: the profile's)
+correction = None  # type: str|None  correction beside the uncorrected test: fdr_bh, bonferroni or "none" (None: fdr_bh)
+alpha = None  # type: float|None  significance level of the tests and verdicts (None: 0.05)
+repeats = None  # type: int|None  random dense splits behind each noise floor (None: 200)
+random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
 
 # %% tags=["hide-input"]
 
@@ -41,19 +51,7 @@ from pruning_impact import plots, stats
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(
-    profile=profile,
-    results_dir=results_dir,
-    population_size=population_size,
-    dense_population_size=dense_population_size,
-    sparsities=sparsities,
-    seed=seed,
-    data_dir=data_dir,
-    correction=correction,
-    alpha=alpha,
-    repeats=repeats,
-    random_samples=random_samples,
-)
+chapter = open_chapter(vars())
 settings, tables = chapter.settings, chapter.tables
 toplines = tables["toplines"].set_index("sparsity")
 dense, most_sparse = toplines.loc[0.0], toplines.loc[toplines.index.max()]
@@ -184,9 +182,48 @@ chapter.show_table(
 #   is why the book, like the paper, compares populations.
 #
 # ## Exercises
-#
-# 1. Re-execute this notebook with `-p sparsities "[0, 0.5, 0.9]"`. Which rows of
-#    {numref}`tab-toplines` stay exactly the same, and why?
-# 2. Predict how the standard deviations change if you re-run with `-p population_size 4`, then check.
-# 3. In `src/pruning_impact/profiles.py`, move `end_step` of the profile closer to the end of training,
-#    retrain a small population and compare the top-1 at the highest sparsity.
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-setup-sparsities
+# Re-execute this notebook with only the dense and the highest sparsity, for example
+# `-p sparsities "[0, 0.9]"`. Which rows of {numref}`tab-toplines` stay exactly the same, and why?
+# :::
+
+# %% tags=["solution", "remove-input"]
+top_level = float(toplines.index.max())
+subset = chapter.with_parameters(sparsities=[0.0, top_level]).tables["toplines"].set_index("sparsity")
+same = [t for t in subset.index if subset.loc[t].equals(toplines.loc[t])]
+chapter.glue("sol_subset_levels", ", ".join(f"{100 * t:.0f}%" for t in subset.index))
+chapter.glue("sol_subset_same", f"{len(same)} of {len(subset)}")
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-setup-sparsities
+# :class: dropdown
+# Re-executed with the levels {glue:text}`sol_subset_levels`, {glue:text}`sol_subset_same` rows are
+# identical to the full table. Every number in a row compares that level's models with the same
+# dense reference; no row depends on which other levels exist, and the models are read, not retrained.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-setup-std
+# Predict how the standard deviation of top-1 changes when the notebook is re-executed with a smaller
+# population (`-p population_size 4`), then check.
+# :::
+
+# %% tags=["solution", "remove-input"]
+small = chapter.with_parameters(population_size=chapter.smaller_k).tables["toplines"].set_index("sparsity")
+chapter.glue("sol_small_k", chapter.smaller_k)
+chapter.glue("sol_std_full", 100 * toplines["top1_std"].loc[top_level])
+chapter.glue("sol_std_small", 100 * small["top1_std"].loc[top_level])
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-setup-std
+# :class: dropdown
+# The standard deviation estimates the spread between training runs; a smaller sample does not make
+# the runs agree more, it only makes the estimate noisier. At the highest sparsity it is
+# {glue:text}`sol_std_full:.2f` points with all {glue:text}`k` models and
+# {glue:text}`sol_std_small:.2f` points with the first {glue:text}`sol_small_k` of them. What fewer
+# models do change is the precision of the mean: its standard error grows as $1/\sqrt{K}$.
+# :::

@@ -1,18 +1,27 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Class-level impact
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - how to test, class by class, whether pruning changes some classes' accuracy more than the model's;
+# - how to read a count of significant classes against the count two dense groups give by chance;
+# - which classes gain and which lose at each sparsity.
+# :::
 #
 # **The question.** Pruning changes top-1 accuracy. Does every class pay the same share of that
 # change, or do some classes lose (or gain) more than the model as a whole?
@@ -26,17 +35,17 @@
 # disjoint groups of dense models, where there is no effect to find.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the trained population lives
-population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's)
-sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
-seed = None  # base seed of the population (None: the profile's)
-data_dir = None  # where the dataset is (None: the profile's); used to show test images
-correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
-alpha = None  # significance level of the class-level tests (None: the default)
-repeats = None  # random dense splits behind each noise floor (None: the default)
-random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
+dense_population_size = None  # type: int|None  dense models, up to the trained number (None: the profile's)
+sparsities = None  # type: list|None  trained sparsities to show, a list or text such as "0 0.5 0.9" (None: the profile's)
+seed = None  # type: int|None  base seed of the population (None: the profile's)
+data_dir = None  # type: str|None  folder of the dataset, to show test images (None: the profile's)
+correction = None  # type: str|None  correction beside the uncorrected test: fdr_bh, bonferroni or "none" (None: fdr_bh)
+alpha = None  # type: float|None  significance level of the tests and verdicts (None: 0.05)
+repeats = None  # type: int|None  random dense splits behind each noise floor (None: 200)
+random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
 
 # %% tags=["hide-input"]
 
@@ -44,19 +53,7 @@ from pruning_impact import plots, stats, verdicts
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(
-    profile=profile,
-    results_dir=results_dir,
-    population_size=population_size,
-    dense_population_size=dense_population_size,
-    sparsities=sparsities,
-    seed=seed,
-    data_dir=data_dir,
-    correction=correction,
-    alpha=alpha,
-    repeats=repeats,
-    random_samples=random_samples,
-)
+chapter = open_chapter(vars())
 tables, options = chapter.tables, chapter.analysis_options
 summary, tests, calibration = tables["class_summary"], tables["class_tests"], tables["aa_calibration"]
 chance = stats.calibration_summary(calibration).set_index("correction")
@@ -170,7 +167,7 @@ chapter.show_table(
 # ## Which classes move
 #
 # {numref}`fig-class-impact-high` and {numref}`fig-class-impact-mid` draw, for every class, the
-# normalized recall difference (Eq. 1, bars) and the absolute recall difference (points), as the
+# normalized recall difference ({eq}`eq-normalized-difference`, bars) and the absolute recall difference (points), as the
 # paper's Figures 3 and 8 do. Solid bars pass the uncorrected test.
 
 # %% tags=["hide-input"]
@@ -196,9 +193,85 @@ for level, name in ((high, "fig-class-impact-high"), (mid, "fig-class-impact-mid
 #   correction, chance alone passes some of them.
 #
 # ## Exercises
-#
-# 1. Re-execute with `-p correction bonferroni`. Which rows of {numref}`tab-class-summary` change, and
-#    can any count go up?
-# 2. Re-execute with `-p population_size 4`. Predict whether the A/A counts rise or fall, then check.
-# 3. Which class has the largest decrease at the highest sparsity? Look at a few of its test images in
-#    the PIE chapter ({doc}`03_pie`) and form a hypothesis why.
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-class-bonferroni
+# Re-execute with `-p correction bonferroni`. Which rows of {numref}`tab-class-summary` change, and
+# can any count of significant classes go up?
+# :::
+
+# %% tags=["solution", "remove-input"]
+bonferroni = chapter.with_parameters(correction="bonferroni").tables["class_summary"]
+counts = bonferroni[bonferroni["correction"] == "bonferroni"].set_index("sparsity")["n_significant"]
+uncorrected_counts = raw["n_significant"].loc[counts.index]
+bonferroni_raw = bonferroni[bonferroni["correction"] == "none"].set_index("sparsity")
+chapter.glue("sol_bonf_raw_same", "the same" if bonferroni_raw.equals(raw) else "not the same")
+chapter.glue("sol_bonf_fewer", int((counts < uncorrected_counts).sum()))
+chapter.glue("sol_bonf_levels", len(counts))
+chapter.glue("sol_bonf_top", int(counts.loc[top_t]))
+chapter.glue("sol_bonf_rise", int((counts > uncorrected_counts).sum()))
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-class-bonferroni
+# :class: dropdown
+# The uncorrected rows (the paper's test) are {glue:text}`sol_bonf_raw_same` as with the default
+# correction: they do not depend on it. A correction can only raise p-values, so no count can go up: with Bonferroni, the count falls below
+# the uncorrected one at {glue:text}`sol_bonf_fewer` of {glue:text}`sol_bonf_levels` levels and rises
+# at {glue:text}`sol_bonf_rise`; at {glue:text}`top_t:.0f`% sparsity it is
+# {glue:text}`sol_bonf_top` classes against {glue:text}`raw_signif_top` uncorrected.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-class-small-k
+# Re-execute with a smaller population, `-p population_size 4`. Predict whether the A/A chance count
+# (two groups of dense models, no pruning) rises or falls, and whether the count at the highest
+# sparsity does, then check.
+# :::
+
+# %% tags=["solution", "remove-input"]
+small_chapter = chapter.with_parameters(population_size=chapter.smaller_k)
+small_summary = small_chapter.tables["class_summary"]
+small_raw = small_summary[small_summary["correction"] == "none"].set_index("sparsity")
+chapter.glue("sol_small_k", chapter.smaller_k)
+chapter.glue("sol_small_aa", stats.chance_level(small_chapter.tables["aa_calibration"], "none")["mean"])
+chapter.glue("sol_small_top", int(small_raw.loc[top_t, "n_significant"]))
+change = int(small_raw.loc[top_t, "n_significant"]) - int(raw.loc[top_t, "n_significant"])
+chapter.glue("sol_small_direction", "fewer" if change < 0 else "more" if change > 0 else "as many")
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-class-small-k
+# :class: dropdown
+# With no effect, a calibrated test is significant for about a fraction $\alpha$ of the classes
+# whatever the sample size, so the A/A count should stay near $\alpha C$: it is
+# {glue:text}`aa_raw_mean:.2f` with groups of {glue:text}`aa_group` models and
+# {glue:text}`sol_small_aa:.2f` with {glue:text}`sol_small_k`. A real effect, in contrast, is expected
+# to be found less often with fewer models (less power): at {glue:text}`top_t:.0f`% sparsity,
+# {glue:text}`sol_small_top` classes are significant with {glue:text}`sol_small_k` models
+# ({glue:text}`sol_small_direction`), against {glue:text}`raw_signif_top` with all of them.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-class-largest
+# Which class loses the most, relative to the model's overall change, at the highest sparsity? Look at
+# a few of its test images in {doc}`03_pie` and form a hypothesis why.
+# :::
+
+# %% tags=["solution", "remove-input"]
+at_top = tests[(tests["sparsity"] == top_t) & (tests["correction"] == "none")]
+lowest = at_top.loc[at_top["normalized_recall_difference"].idxmin()]
+chapter.glue("sol_largest_class", str(lowest["class_name"]))
+chapter.glue("sol_largest_value", 100 * float(lowest["normalized_recall_difference"]))
+chapter.glue("sol_largest_significant", "significant" if lowest["significant"] else "not significant")
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-class-largest
+# :class: dropdown
+# At {glue:text}`top_t:.0f`% sparsity the largest relative decrease is for
+# **{glue:text}`sol_largest_class`** ({glue:text}`sol_largest_value:+.2f` points of normalised
+# recall; {glue:text}`sol_largest_significant` in the uncorrected test). One hypothesis to test in the galleries: a class that shares most features with others
+# (shirts with T-shirts and pullovers, say) is told apart by fine details, and those may be the first
+# to go when capacity is removed.
+# :::

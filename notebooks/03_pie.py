@@ -1,18 +1,27 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Pruning Identified Exemplars
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - what a Pruning Identified Exemplar (PIE) is and how to count them against a noise floor;
+# - why PIEs are scored with models that did not choose them;
+# - what PIEs look like next to images that are not PIEs.
+# :::
 #
 # **The question.** Which test images does pruning change its mind about, and are they special?
 #
@@ -23,38 +32,26 @@
 # of the same size as the sparse population, disagree.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the trained population lives
-population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's)
-sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
-seed = None  # base seed of the population (None: the profile's)
-data_dir = None  # where the dataset is (None: the profile's); used to show test images
-correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
-alpha = None  # significance level of the class-level tests (None: the default)
-repeats = None  # random dense splits behind each noise floor (None: the default)
-random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
-gallery_size = 24  # images per gallery
-gallery_seed = 0  # which PIE and non-PIE images are shown
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
+dense_population_size = None  # type: int|None  dense models, up to the trained number (None: the profile's)
+sparsities = None  # type: list|None  trained sparsities to show, a list or text such as "0 0.5 0.9" (None: the profile's)
+seed = None  # type: int|None  base seed of the population (None: the profile's)
+data_dir = None  # type: str|None  folder of the dataset, to show test images (None: the profile's)
+correction = None  # type: str|None  correction beside the uncorrected test: fdr_bh, bonferroni or "none" (None: fdr_bh)
+alpha = None  # type: float|None  significance level of the tests and verdicts (None: 0.05)
+repeats = None  # type: int|None  random dense splits behind each noise floor (None: 200)
+random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
+gallery_size = 24  # type: int  images per gallery
+gallery_seed = 0  # type: int  which PIE and non-PIE images the galleries show
 
 # %% tags=["hide-input"]
 from pruning_impact import pie, plots, verdicts
 from pruning_impact.book import open_chapter
 
 plots.set_style()
-chapter = open_chapter(
-    profile=profile,
-    results_dir=results_dir,
-    population_size=population_size,
-    dense_population_size=dense_population_size,
-    sparsities=sparsities,
-    seed=seed,
-    data_dir=data_dir,
-    correction=correction,
-    alpha=alpha,
-    repeats=repeats,
-    random_samples=random_samples,
-)
+chapter = open_chapter(vars())
 tables, alpha_used = chapter.tables, chapter.analysis_options.alpha
 counts, floor, evaluation, examples = (
     tables["pie_counts"],
@@ -214,7 +211,9 @@ chapter.show_figure(
 
 # %% tags=["hide-input"]
 top_t = top["sparsity"]
-picked_pie, picked_non = pie.sample_exemplars(examples, top_t, gallery_size, gallery_seed)
+picked_pie, picked_non = pie.sample_exemplars(
+    examples, top_t, chapter.parameter("gallery_size"), chapter.parameter("gallery_seed")
+)
 for rows, name, caption in (
     (
         picked_pie,
@@ -239,9 +238,72 @@ for rows, name, caption in (
 # - A PIE count is only meaningful against the noise floor at the same population sizes.
 #
 # ## Exercises
-#
-# 1. Re-execute with `-p population_size 4`. Predict the change of the noise floor and of the PIE
-#    counts, then check which of the two moves more.
-# 2. Change `gallery_seed` and look at a few more galleries. Which properties of PIEs listed in the
-#    paper (atypical examples, ambiguous labels, fine-grained classes) do you see?
-# 3. Why can a PIE be an image that the dense models classify correctly? Find one in the gallery.
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-pie-small-k
+# Re-execute with a smaller population, `-p population_size 4`. Predict how the noise floor and the PIE
+# count at the highest sparsity change, then check which of the two moves more.
+# :::
+
+# %% tags=["solution", "remove-input"]
+small_tables = chapter.with_parameters(population_size=chapter.smaller_k).tables
+small_counts = small_tables["pie_counts"].set_index("sparsity")
+chapter.glue("sol_small_k", chapter.smaller_k)
+chapter.glue("sol_small_floor", pie.noise_floor_summary(small_tables["pie_noise_floor"])["mean"])
+chapter.glue("sol_small_pie", int(small_counts.loc[top["sparsity"], "n_pie"]))
+floor_change = pie.noise_floor_summary(small_tables["pie_noise_floor"])["mean"] - floor_summary["mean"]
+pie_change = int(small_counts.loc[top["sparsity"], "n_pie"]) - int(top["n_pie"])
+chapter.glue("sol_floor_change", floor_change)
+chapter.glue("sol_pie_change", pie_change)
+chapter.glue("sol_moves_more", "the noise floor" if abs(floor_change) > abs(pie_change) else "the PIE count")
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-pie-small-k
+# :class: dropdown
+# A modal label over fewer models is noisier, so two groups of dense models are expected to disagree
+# on more images, and the PIE count contains the same noise. With {glue:text}`sol_small_k` models, the
+# floor is {glue:text}`sol_small_floor:.1f` images (a change of {glue:text}`sol_floor_change:+.1f`
+# from {glue:text}`floor_mean:.1f`) and PIE$_{t}$ at {glue:text}`pie_top_t:.0f`% sparsity counts
+# {glue:text}`sol_small_pie` images (a change of {glue:text}`sol_pie_change:+d` from
+# {glue:text}`pie_top_n`): {glue:text}`sol_moves_more` moves more. Only the excess over the floor
+# measures pruning.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-pie-correct
+# Can a PIE be an image that the dense models classify correctly? Count them at the highest sparsity.
+# :::
+
+# %% tags=["solution", "remove-input"]
+at_top = examples[examples["sparsity"] == top["sparsity"]].set_index("example")
+dense_modal = examples[examples["sparsity"] == 0.0].set_index("example")["modal"]
+top_pies = at_top[at_top["is_pie"]]
+correct = int((dense_modal.loc[top_pies.index] == top_pies["label"]).sum())
+chapter.glue("sol_pie_correct", correct)
+chapter.glue("sol_pie_correct_pct", 100 * correct / max(len(top_pies), 1))
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-pie-correct
+# :class: dropdown
+# Yes: the definition compares the modal labels of the two populations and never looks at the true
+# label. At {glue:text}`pie_top_t:.0f`% sparsity, {glue:text}`sol_pie_correct` of the
+# {glue:text}`pie_top_n` PIEs ({glue:text}`sol_pie_correct_pct:.1f`%) have a dense modal label equal
+# to the true label: pruning made the population wrong on them.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-pie-gallery
+# Change `gallery_seed` and look at a few more galleries. Which of the properties the paper lists for
+# PIEs (atypical or corrupted images, ambiguous or wrong labels, fine-grained classes) do you see?
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-pie-gallery
+# :class: dropdown
+# There is no single answer: it is a judgement on images, which is why the paper had people code them
+# by hand. Count, for one gallery of PIEs and one of non-PIEs, how many images you would call
+# atypical or mislabelled; the non-PIE gallery is the baseline that the PIE share is compared with.
+# :::

@@ -1,18 +1,27 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Robustness to corruptions and adversarial examples
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - how robustness to corruptions and to adversarial attacks changes with sparsity;
+# - why robustness is compared relative to each model's clean accuracy;
+# - which test images the pruned models change their minds about under corruption.
+# :::
 #
 # **The question.** Does pruning leave a model more fragile when its inputs are degraded: blurred,
 # noisy, low in contrast, or perturbed on purpose?
@@ -26,43 +35,29 @@
 # is not charged again for its lower clean accuracy.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the trained population lives
-population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's)
-sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
-seed = None  # base seed of the population (None: the profile's)
-data_dir = None  # where the dataset is (None: the profile's); used to show test images
-correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
-alpha = None  # significance level of the class-level tests (None: the default)
-repeats = None  # random dense splits behind each noise floor (None: the default)
-random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
-robustness_subsample = None  # test images per corrupted set; "none": all (None: the default)
-robustness_adversarial_subsample = None  # test images attacked per model; "none": all (None: the default)
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
+dense_population_size = None  # type: int|None  dense models, up to the trained number (None: the profile's)
+sparsities = None  # type: list|None  trained sparsities to show, a list or text such as "0 0.5 0.9" (None: the profile's)
+seed = None  # type: int|None  base seed of the population (None: the profile's)
+data_dir = None  # type: str|None  folder of the dataset, to show test images (None: the profile's)
+correction = None  # type: str|None  correction beside the uncorrected test: fdr_bh, bonferroni or "none" (None: fdr_bh)
+alpha = None  # type: float|None  significance level of the tests and verdicts (None: 0.05)
+repeats = None  # type: int|None  random dense splits behind each noise floor (None: 200)
+random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
+robustness_subsample = None  # type: int|None  test images per corrupted set, "none" for all (None: 1000)
+robustness_adversarial_subsample = None  # type: int|None  test images attacked per model, "none" for all (None: 250)
 
 # %% tags=["hide-input"]
 import pandas as pd
 
-from pruning_impact import plots, verdicts
+from pruning_impact import plots, store, verdicts
 from pruning_impact.book import open_chapter
 from pruning_impact.robustness_tables import per_model_relative, pie_flip_table, table5
 
 plots.set_style()
-chapter = open_chapter(
-    profile=profile,
-    results_dir=results_dir,
-    population_size=population_size,
-    dense_population_size=dense_population_size,
-    sparsities=sparsities,
-    seed=seed,
-    data_dir=data_dir,
-    correction=correction,
-    alpha=alpha,
-    repeats=repeats,
-    random_samples=random_samples,
-    robustness_subsample=robustness_subsample,
-    robustness_adversarial_subsample=robustness_adversarial_subsample,
-)
+chapter = open_chapter(vars())
 tables = chapter.robustness()
 corruption, adversarial, flips = tables["corruption_accuracy"], tables["adversarial_accuracy"], tables["example_flips"]
 summary = table5(corruption)
@@ -129,7 +124,7 @@ for value, name, what in (
     ("relative_top5", "tab-robustness-relative-top5", "Top-5 relative to clean top-5 (%)"),
 ):
     wide = (100 * summary.pivot(index="corruption", columns="sparsity", values=value)).reset_index()
-    wide.columns = ["corruption"] + [f"t = {c:.1f}" for c in wide.columns[1:]]
+    wide.columns = ["corruption"] + [f"t = {store.format_percent(c)}" for c in wide.columns[1:]]
     wide["corruption"] = wide["corruption"].str.replace("_", " ")
     chapter.show_table(
         wide,
@@ -225,8 +220,69 @@ chapter.show_table(
 #   per-example predictions on every corrupted set are kept.
 #
 # ## Exercises
-#
-# 1. Which corruptions cost the pruned models most, relative to the dense ones? Compare with the
-#    paper's observation about noise corruptions on ImageNet.
-# 2. Re-execute with `-p robustness_subsample 500`. Which numbers move, and by how much?
-# 3. Why might adversarial accuracy fall faster with sparsity than corrupted accuracy?
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-rob-worst
+# Which corruption costs the most sparse models the most, relative to the dense ones? Compare with the
+# paper's observation that noise corruptions hurt pruned ImageNet models most.
+# :::
+
+# %% tags=["solution", "remove-input"]
+by_corruption = summary.pivot_table(index="corruption", columns="sparsity", values="relative_top1")
+drop = (by_corruption[0.0] - by_corruption[top_t]).sort_values(ascending=False)
+chapter.glue("sol_worst_corruption", drop.index[0].replace("_", " "))
+chapter.glue("sol_worst_drop", 100 * drop.iloc[0])
+chapter.glue("sol_least_corruption", drop.index[-1].replace("_", " "))
+chapter.glue("sol_least_drop", 100 * drop.iloc[-1])
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-rob-worst
+# :class: dropdown
+# Subtract each corruption's relative top-1 at {glue:text}`rob_top_t:.0f`% sparsity from the dense
+# one: the largest loss is under **{glue:text}`sol_worst_corruption`**
+# ({glue:text}`sol_worst_drop:.1f` points of relative top-1), the smallest under
+# {glue:text}`sol_least_corruption` ({glue:text}`sol_least_drop:.1f` points). Whether noise comes first
+# here, as on ImageNet, can be read from {numref}`tab-robustness-relative` row by row.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-rob-se
+# Each corrupted set is a sample of test images. How large is the standard error of one model's top-1
+# on one corrupted set, and how does it compare with the mean gap between dense and sparse models?
+# :::
+
+# %% tags=["solution", "remove-input"]
+images_per_set = chapter.robustness_options.subsample or chapter.num_test
+sparse_top1 = corruption[corruption["sparsity"] == top_t]["top1"].mean()
+dense_top1 = corruption[corruption["sparsity"] == 0.0]["top1"].mean()
+chapter.glue("sol_images_per_set", int(min(images_per_set, chapter.num_test)))
+chapter.glue("sol_se", 100 * (sparse_top1 * (1 - sparse_top1) / min(images_per_set, chapter.num_test)) ** 0.5)
+chapter.glue("sol_gap", 100 * (dense_top1 - sparse_top1))
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-rob-se
+# :class: dropdown
+# With {glue:text}`sol_images_per_set` images per set, one model's top-1 has a binomial standard error
+# of about $\sqrt{p(1-p)/n}$ = {glue:text}`sol_se:.2f` points, against a mean gap of
+# {glue:text}`sol_gap:.2f` points between dense and {glue:text}`rob_top_t:.0f`%-sparse models over all
+# sets. The rule compares means over models, corruptions and severities, which average much of the
+# sampling error away; a larger subsample (`-p robustness_subsample none` after evaluating all images)
+# shrinks it further.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-rob-adversarial
+# Why might accuracy under attack fall faster with sparsity than accuracy under corruptions?
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-rob-adversarial
+# :class: dropdown
+# An attack searches for the worst perturbation of each image within a budget, while a corruption is
+# one fixed perturbation. A model with less capacity to spare may keep fewer redundant features, so
+# that a searched perturbation needs to undo less of what the model relies on. It is a hypothesis:
+# {numref}`fig-robustness` shows whether the attacked curves of this population fall faster.
+# :::

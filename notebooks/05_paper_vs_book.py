@@ -1,18 +1,26 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # The paper and this book
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - how each of the paper's claims is judged on this population, and on what evidence;
+# - where this book's numbers agree with the paper's and where they differ.
+# :::
 #
 # **The question.** Do the paper's findings hold for the population this book was built with?
 #
@@ -25,19 +33,19 @@
 # {doc}`00_method`); none is written by hand.
 
 # %% tags=["parameters"]
-profile = "fashion-mnist"  # named settings: smoke, fashion-mnist, cifar10-wrn, imagenet-resnet50
-results_dir = "results"  # where the trained population lives
-population_size = None  # K models per sparse level (None: the profile's)
-dense_population_size = None  # dense models (None: the profile's)
-sparsities = None  # final sparsities, e.g. "0 0.5 0.9" (None: the profile's)
-seed = None  # base seed of the population (None: the profile's)
-data_dir = None  # where the dataset is (None: the profile's); used to show test images
-correction = None  # correction beside the paper's uncorrected test: fdr_bh, bonferroni or "none" (None: default)
-alpha = None  # significance level of the class-level tests (None: the default)
-repeats = None  # random dense splits behind each noise floor (None: the default)
-random_samples = None  # random samples as large as PIE_t in the PIE evaluation (None: the default)
-robustness_subsample = None  # test images per corrupted set; "none": all (None: the default)
-robustness_adversarial_subsample = None  # test images attacked per model; "none": all (None: the default)
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
+dense_population_size = None  # type: int|None  dense models, up to the trained number (None: the profile's)
+sparsities = None  # type: list|None  trained sparsities to show, a list or text such as "0 0.5 0.9" (None: the profile's)
+seed = None  # type: int|None  base seed of the population (None: the profile's)
+data_dir = None  # type: str|None  folder of the dataset, to show test images (None: the profile's)
+correction = None  # type: str|None  correction beside the uncorrected test: fdr_bh, bonferroni or "none" (None: fdr_bh)
+alpha = None  # type: float|None  significance level of the tests and verdicts (None: 0.05)
+repeats = None  # type: int|None  random dense splits behind each noise floor (None: 200)
+random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
+robustness_subsample = None  # type: int|None  test images per corrupted set, "none" for all (None: 1000)
+robustness_adversarial_subsample = None  # type: int|None  test images attacked per model, "none" for all (None: 250)
 
 # %% tags=["hide-input"]
 
@@ -45,21 +53,7 @@ from pruning_impact import comparison, paper, verdicts
 from pruning_impact.book import open_chapter
 from pruning_impact.robustness_tables import table5
 
-chapter = open_chapter(
-    profile=profile,
-    results_dir=results_dir,
-    population_size=population_size,
-    dense_population_size=dense_population_size,
-    sparsities=sparsities,
-    seed=seed,
-    data_dir=data_dir,
-    correction=correction,
-    alpha=alpha,
-    repeats=repeats,
-    random_samples=random_samples,
-    robustness_subsample=robustness_subsample,
-    robustness_adversarial_subsample=robustness_adversarial_subsample,
-)
+chapter = open_chapter(vars())
 tables, robustness = chapter.tables, chapter.robustness()
 corruption = robustness["corruption_accuracy"]
 alpha_used = chapter.analysis_options.alpha
@@ -161,9 +155,50 @@ chapter.show_table(
 #   population's own no-effect distribution, and its error rates are measured in {doc}`00_method`.
 #
 # ## Exercises
-#
-# 1. Read the rules in `src/pruning_impact/verdicts.py`. Re-execute the book with
-#    `-p population_size 4`: which verdicts change, and is the change a property of pruning or of the
-#    population size?
-# 2. The paper found fewer significant classes on CIFAR-10 than on ImageNet. Where does this book's
-#    dataset fall, and what would you expect for a task with many more classes?
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-paper-small-k
+# Read the rules in `src/pruning_impact/verdicts.py`. Re-execute this chapter with
+# `-p population_size 4`: which verdicts change, and is the change a property of pruning or of the
+# population size?
+# :::
+
+# %% tags=["solution", "remove-input"]
+small = chapter.with_parameters(population_size=chapter.smaller_k)
+small_found = verdicts.analysis_verdicts(small.tables, alpha_used)
+small_found += verdicts.robustness_verdicts(
+    small.robustness(), small.k_reference, alpha_used, small.tables["model_accuracies"]
+)[0]
+changed = [
+    f"claim {v.label} ({v.verdict} -> {w.verdict})" for v, w in zip(found, small_found) if v.verdict != w.verdict
+]
+chapter.glue("sol_small_k", chapter.smaller_k)
+chapter.glue("sol_changed", "; ".join(changed) if changed else "none")
+chapter.glue("sol_n_changed", len(changed))
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-paper-small-k
+# :class: dropdown
+# With {glue:text}`sol_small_k` models per level, {glue:text}`sol_n_changed` verdicts change:
+# {glue:text}`sol_changed`. The models are the same ones (the first {glue:text}`sol_small_k` of each
+# level), so any change is a property of the population size: fewer models mean less power, and a
+# claim that all models decide may stay undecided with fewer of them.
+# :::
+
+# %% [markdown]
+# :::{exercise}
+# :label: ex-paper-classes
+# Compare the share of significant classes on this book's dataset with the paper's CIFAR-10 and
+# ImageNet shares. What would you expect for a task with many more classes?
+# :::
+
+# %% [markdown] tags=["solution"]
+# :::{solution} ex-paper-classes
+# :class: dropdown
+# Compare shares, not counts: {numref}`tab-paper-vs-book` gives the share of classes that are
+# significant at each sparsity for the paper and for {glue:text}`dataset`. With many more
+# classes, each class has fewer test images, so a class's accuracy is noisier and a single class is
+# harder to call significant, while the number of classes where chance alone gives a "significant"
+# result grows as $\alpha C$; the A/A calibration is what separates the two.
+# :::

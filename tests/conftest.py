@@ -1,4 +1,5 @@
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,26 @@ def smoke_population(tmp_path_factory, smoke_settings):
     results = tmp_path_factory.mktemp("results")
     train_population(smoke_settings, results, progress=False)
     return results, smoke_settings
+
+
+@pytest.fixture(scope="session")
+def smoke_book(smoke_population, tmp_path_factory):
+    """The smoke book built once per session (the smoke population also stands in for the classroom one):
+    (book_root, index page, results_dir, settings)."""
+    from pruning_impact.book import build_book
+
+    results, settings = smoke_population
+    book_root = tmp_path_factory.mktemp("book")
+    index = build_book(
+        "smoke",
+        root=Path(__file__).resolve().parents[1],
+        book_root=book_root,
+        results_dir=results,
+        progress=False,
+        calibration_simulations=2,
+        classroom_profile="smoke",
+    )
+    return book_root, index, results, settings
 
 
 @pytest.fixture

@@ -68,3 +68,10 @@ def test_ray_overhead_runs_and_ends_with_its_overhead():
     out = run("ray_overhead.py", "--k", "2", "--small", "1", "--rounds", "1")
     assert "machine:" in out and "same predictions" in out and "fixed per command" in out
     assert re.fullmatch(r"overhead_per_task_ms=-?\d+", out.strip().splitlines()[-1])
+
+
+def test_classroom_time_runs_and_states_the_effects():
+    out = run("classroom_time.py", "--profile", "smoke")
+    assert "CPU:" in out and "profile smoke: 15 models; train" in out
+    assert "classes significant (A/A mean" in out and "PIEs (noise floor mean" in out
+    assert "slower kind (AVX2 only):" in out.splitlines()[-1]

@@ -1,4 +1,5 @@
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -10,11 +11,12 @@ import pytest
 from pruning_impact import store
 from pruning_impact.book import BookError, build_book, markdown_table, notebook_parameters, open_chapter
 from pruning_impact.cli import main
-from pruning_impact.errors import MissingResultsError
+from pruning_impact.errors import ParameterError
+from pruning_impact.profiles import get_profile
 from pruning_impact.settings import AnalysisOptions, RobustnessOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = {"calibration_simulations": 2}  # the rules' error rates from two simulated populations per scenario
+FAST = {"calibration_simulations": 2, "classroom_profile": "smoke"}  # see conftest.smoke_book
 CHAPTERS = [
     "intro",
     "00_method",
@@ -23,18 +25,11 @@ CHAPTERS = [
     "03_pie",
     "04_robustness",
     "05_paper_vs_book",
+    "06_teaching",
     "rerun",
     "discussion",
     "references",
 ]
-
-
-@pytest.fixture(scope="module")
-def smoke_book(smoke_population, tmp_path_factory):
-    results, settings = smoke_population
-    book_root = tmp_path_factory.mktemp("book")
-    index = build_book("smoke", root=ROOT, book_root=book_root, results_dir=results, progress=False, **FAST)
-    return book_root, index, results, settings
 
 
 def test_every_chapter_is_built(smoke_book):
@@ -42,7 +37,7 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(store.notebook_sources(ROOT)) == 6
+    assert len(store.notebook_sources(ROOT)) == 7
 
 
 def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smoke_book):
@@ -136,41 +131,65 @@ def test_a_failing_notebook_stops_the_build(smoke_population, tmp_path):
 
 
 def test_markdown_table():
-    table = pd.DataFrame({"a": [1, 2], "b": [0.123456, None], "c": ["x|y", "z"]})
+    table = pd.DataFrame({"a": [1, 2], "b": [0.123456, None], "c": ["x|y", "z"], "sparsity": [0.1, 0.975]})
     assert markdown_table(table, digits=3).splitlines() == [
-        "| a | b | c |",
-        "|---|---|---|",
-        "| 1 | 0.123 | x/y |",
-        "| 2 | - | z |",
+        "| a | b | c | sparsity |",
+        "|---|---|---|---|",
+        "| 1 | 0.123 | x/y | 10% |",
+        "| 2 | - | z | 97.5% |",
     ]
 
 
-def test_chapters_only_read(tmp_path, smoke_population):
-    with pytest.raises(MissingResultsError, match="pruning-impact train --profile smoke"):
-        open_chapter(profile="smoke", results_dir=tmp_path)
+def test_chapters_never_train_but_make_missing_tables(tmp_path, smoke_population):
+    with pytest.raises(ParameterError, match="results_dir = .* Train it with: pruning-impact train --profile smoke"):
+        open_chapter({"profile": "smoke", "results_dir": str(tmp_path)})
+    assert not store.population_dir(tmp_path, get_profile("smoke")).exists()
     results, settings = smoke_population
-    with pytest.raises(MissingResultsError, match="pruning-impact analyze --profile smoke .* --alpha 0.01"):
-        open_chapter(profile="smoke", results_dir=results, alpha="0.01")
     from pruning_impact.analysis import analysis_key
 
     key = analysis_key(settings, AnalysisOptions(alpha=0.01))
-    assert not store.analysis_dir(store.population_dir(results, settings), key).exists()
+    folder = store.analysis_dir(store.population_dir(results, settings), key)
+    assert not folder.exists()
+    chapter = open_chapter({"profile": "smoke", "results_dir": str(results), "alpha": "0.01"})
+    assert chapter.analysis_options.alpha == 0.01 and folder.is_dir()  # computed from the stored models
 
 
-def test_runner_passes_options_in_the_notebooks_names():
+def test_runner_passes_only_what_differs_in_the_notebooks_names():
     parameters = notebook_parameters(
         {"population_size": 4, "device": "cpu"},
         AnalysisOptions(correction="none"),
         RobustnessOptions(subsample=None, adversarial_subsample=50),
+        profile="fashion-mnist",
+        results_dir="../results",
+        calibration_simulations=None,  # build_book passes None for the default number
+        classroom_profile="classroom",
     )
     assert parameters == {
         "population_size": 4,
         "correction": "none",
         "robustness_subsample": "none",
         "robustness_adversarial_subsample": 50,
+        "results_dir": "../results",
     }
     with pytest.raises(BookError, match="--pgd-steps"):
         notebook_parameters({}, AnalysisOptions(), RobustnessOptions(pgd_steps=3))
+
+
+def test_the_book_shows_relative_parameters_folded(smoke_book):
+    book_root, _, _, _ = smoke_book
+    notebook = json.loads((book_root / "book" / "03_pie.ipynb").read_text())
+    injected = [c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "hide-input" in injected[0]["metadata"]["tags"]
+    source = "".join(injected[0]["source"])
+    assert str(book_root) not in source and "/tmp" not in source and 'profile = "smoke"' in source
+    assert "calibration_simulations" not in source  # 03_pie does not take it
+
+
+def test_sparsities_are_shown_as_percentages(smoke_book):
+    book_root, _, _, _ = smoke_book
+    page = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
+    table = page[page.index('id="tab-toplines"') :]
+    assert "<p>90%</p>" in table[: table.index("</table>")] and "0.9000" not in page
 
 
 def test_book_command_accepts_correction_none(monkeypatch, tmp_path):

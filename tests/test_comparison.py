@@ -38,7 +38,7 @@ def test_robustness_vs_paper_uses_the_most_sparse_level():
     )
     table = comparison.robustness_vs_paper(table5, "here")
     assert table["corruption"].tolist() == ["fog"]
-    assert table.iloc[0]["here, t = 0.70"] == 0.8 and table.iloc[0]["ImageNet-C, t = 0.9 (paper)"] == 0.6942
+    assert table.iloc[0]["here, t = 70%"] == 0.8 and table.iloc[0]["ImageNet-C, t = 90% (paper)"] == 0.6942
 
 
 def test_shifts_vs_paper_counts_both_shifts_beside_the_paper():

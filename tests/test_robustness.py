@@ -10,7 +10,14 @@ from pruning_impact.attacks import fgsm, pgd
 from pruning_impact.data import images_to_input, load_dataset, pixel_bounds
 from pruning_impact.errors import DataError, MissingResultsError, SettingsError
 from pruning_impact.population import load_model
-from pruning_impact.robustness import _evaluate_run, evaluate_population, evaluated_runs, options_key, read_tables
+from pruning_impact.robustness import (
+    _evaluate_run,
+    evaluate_population,
+    evaluated_runs,
+    options_key,
+    read_tables,
+    tables_folder,
+)
 from pruning_impact.robustness_sets import (
     corrupted_sets,
     load_cifar10_1,
@@ -85,9 +92,7 @@ def test_smoke_population_robustness_end_to_end(smoke_population):
     run = store.run_dir(store.population_dir(results, settings), 0.5, 1)
     folder = store.robustness_dir(run, options_key(SMALL))
     stamp = (folder / store.DONE_FILE).stat().st_mtime_ns
-    tables_done = (
-        store.robustness_tables_dir(store.population_dir(results, settings), options_key(SMALL)) / store.DONE_FILE
-    )
+    tables_done = tables_folder(settings, results, SMALL) / store.DONE_FILE
     tables_stamp = tables_done.stat().st_mtime_ns
     again = evaluate_population(settings, results, SMALL, progress=False)
     assert (folder / store.DONE_FILE).stat().st_mtime_ns == stamp and tables_done.stat().st_mtime_ns == tables_stamp

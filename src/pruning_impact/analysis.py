@@ -1,8 +1,9 @@
 """The paper's analysis of a stored population: top lines, class-level tests, PIEs, noise floors.
 
 Reads predictions through ``store``, computes with ``stats`` and ``pie`` (plain arrays), and caches
-the tables as CSV in the population's ``analysis/`` folder (``store.cached_tables``), where the book's
-notebooks read them (``read_analysis``). No torch: the analysis runs on predictions from anywhere.
+the tables as CSV in the population's ``analysis/`` folder (``store.cached_tables``): ``run_analysis``
+reads them when fresh and computes them otherwise (the book's chapters call it), ``read_analysis`` only
+reads. No torch: the analysis runs on predictions from anywhere.
 
 The dense population is split by position (``PopulationSettings``): with 3K models (K the sparse
 population size), the first K are the reference of every comparison, random splits of the first 2K

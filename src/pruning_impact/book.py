@@ -2,18 +2,24 @@
 numbered captions (``open_chapter``), and the runner that trains, analyses and evaluates robustness,
 then executes the notebooks with papermill and builds the HTML with Jupyter Book (``build_book``).
 
-Chapters only read: when a table they need is missing, they stop with the command that makes it.
-The runner is the one place that computes before notebooks run.
+Chapters never train or evaluate models: when models or robustness predictions are missing, they stop
+with one message naming the parameter and the command that makes them. Tables derived from stored models
+(the analysis of a smaller population, the robustness tables of a subset of evaluated models) are cheap
+and made when missing, so that a chapter re-executed with other parameters just works. The runner is
+the one place that trains and evaluates; it also writes the handouts without solutions
+(``student_notebooks``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +28,19 @@ import numpy as np
 import pandas as pd
 
 from . import store
-from .analysis import read_analysis, run_analysis
+from .analysis import analysis_key, run_analysis
 from .errors import PruningImpactError
 from .executor import ExecutorOptions, cpu_count
+from .parameters import (
+    ANALYSIS_PARAMETERS,
+    PARAMETERS,
+    POPULATION_PARAMETERS,
+    PREFIX,
+    ROBUSTNESS_OPTIONS,
+    check_trained,
+    read_parameters,
+)
+from .parameters import resolve as resolve_parameters
 from .profiles import resolve_settings
 from .provenance import machine, package_digest
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
@@ -37,10 +53,7 @@ DATASET_LABELS = {
     "imagenet": "ImageNet",
     "synthetic": "a synthetic 12x12 task",
 }
-POPULATION_PARAMETERS = ("population_size", "dense_population_size", "sparsities", "seed", "data_dir")
-ANALYSIS_PARAMETERS = ("correction", "alpha", "repeats", "random_samples")  # AnalysisOptions fields
-ROBUSTNESS_PARAMETERS = ("subsample", "adversarial_subsample")  # RobustnessOptions fields, robustness_ in notebooks
-ROBUSTNESS_PREFIX = "robustness_"
+SPARSITY_COLUMNS = ("t", "sparsity", "sparsity t", "PIE_t identified at t")  # shown as percentages
 
 
 class BookError(PruningImpactError):
@@ -50,7 +63,13 @@ class BookError(PruningImpactError):
 # ----------------------------------------------------------------------------- notebooks' side
 
 
-BUILD_STAGES = ("train", "analysis", "robustness", "calibration")  # in the order ``build_book`` runs them
+BUILD_STAGES = (
+    "train",
+    "analysis",
+    "robustness",
+    "classroom population",
+    "calibration",
+)  # in the order ``build_book`` runs them
 
 
 @dataclass
@@ -65,6 +84,22 @@ class Chapter:
     class_names: tuple[str, ...]
     num_test: int
     figures_dir: Path = field(default=Path(store.FIGURES_DIR))
+    parameters: dict[str, Any] = field(default_factory=dict)  # the notebook's parameters that were set, read
+    given: dict[str, Any] = field(default_factory=dict)  # the same as the notebook gave them (for with_parameters)
+
+    def parameter(self, name: str) -> Any:
+        """A notebook parameter as read and checked (its default when not set)."""
+        return self.parameters.get(name, PARAMETERS[name].default)
+
+    def with_parameters(self, **changes: Any) -> Chapter:
+        """The same chapter with some parameters changed (what re-executing it with ``-p`` would show), for
+        the exercises' solutions; tables are made from the stored models when missing."""
+        return open_chapter({**self.given, **changes}, self.figures_dir)
+
+    @property
+    def smaller_k(self) -> int:
+        """The smaller population size the exercises ask about: 4, or one fewer than K for a tiny K."""
+        return 4 if self.k > 4 else max(2, self.k - 1)
 
     @property
     def dataset(self) -> str:
@@ -83,10 +118,11 @@ class Chapter:
         return self.settings.population.reference_size
 
     def robustness(self) -> dict[str, pd.DataFrame]:
-        """The robustness tables of this population and options (made by ``pruning-impact robustness``)."""
-        from .robustness import read_tables
+        """The robustness tables of this population and options, from the predictions that ``pruning-impact
+        robustness`` stored (an error naming that command when some are missing)."""
+        from .robustness import stored_tables
 
-        return read_tables(self.settings, self.results_dir, self.robustness_options)
+        return stored_tables(self.settings, self.results_dir, self.robustness_options)
 
     def build_timings(self) -> tuple[str, pd.DataFrame] | None:
         """How long the latest build that trained models of this population took, as a sentence (date,
@@ -171,24 +207,24 @@ class Chapter:
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
-    """A pipe table; floats rounded to ``digits``, missing values as '-'."""
+    """A pipe table; floats rounded to ``digits``, sparsities as percentages (10%), missing values as '-'."""
 
-    def cell(value: Any) -> str:
+    def cell(value: Any, column: str) -> str:
         if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
             return "-"
+        if column in SPARSITY_COLUMNS and isinstance(value, (float, int)):
+            return store.format_percent(value)
         if isinstance(value, float):
             return f"{value:.{digits}f}"
         return str(value).replace("|", "/")
 
     header = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(cell(v, c) for v, c in zip(row, table.columns)) + " |"
+        for row in table.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows])
-
-
-def _set(values: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a reader set: None means "not set" (the profile's or the package's default)."""
-    return {name: value for name, value in values.items() if value is not None}
 
 
 def glue(name: str, value: Any) -> None:
@@ -205,46 +241,31 @@ def show_table(table: pd.DataFrame, name: str, caption: str, digits: int = 4) ->
     display(Markdown(f":::{{table}} {caption}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"))
 
 
-def open_chapter(
-    *,
-    profile: str,
-    results_dir: str | Path = "results",
-    population_size: Any = None,
-    dense_population_size: Any = None,
-    sparsities: Any = None,
-    seed: Any = None,
-    data_dir: Any = None,
-    correction: Any = None,
-    alpha: Any = None,
-    repeats: Any = None,
-    random_samples: Any = None,
-    robustness_subsample: Any = None,
-    robustness_adversarial_subsample: Any = None,
-    figures_dir: str | Path = store.FIGURES_DIR,
-) -> Chapter:
-    """Read the analysis tables of a population for a notebook; None leaves a default, text such as "4" or
-    "none" is read as the setting's type (``settings.convert``).
+def open_chapter(namespace: Mapping[str, Any], figures_dir: str | Path = store.FIGURES_DIR) -> Chapter:
+    """What every chapter calls first: read and check the notebook's parameters (its ``vars()``; see
+    ``parameters``), then its population's analysis tables.
 
-    Nothing is computed here: missing models or tables raise an error naming the command that makes them.
+    Models are never trained here: parameters asking for models that do not exist stop the notebook with
+    one message naming the parameter and the command that trains them. Tables derived from trained models
+    (the analysis of a smaller population, say) are made when missing, which takes seconds.
     """
-    settings = resolve_settings(profile, population_size, dense_population_size, sparsities, seed, data_dir)
-    analysis = AnalysisOptions(
-        **_set(dict(correction=correction, alpha=alpha, repeats=repeats, random_samples=random_samples))
-    )
-    robustness = RobustnessOptions(
-        **_set(dict(subsample=robustness_subsample, adversarial_subsample=robustness_adversarial_subsample))
-    )
-    tables = read_analysis(results_dir, settings, analysis)
+    given = read_parameters(namespace)
+    profile, results_dir, population, analysis, robustness = resolve_parameters(given)
+    settings = resolve_settings(profile, **population)
+    check_trained(results_dir, settings, given)
+    _, tables = run_analysis(results_dir, settings, analysis)
     info = store.read_population_info(store.population_dir(results_dir, settings))
     return Chapter(
         settings,
-        Path(results_dir),
+        results_dir,
         analysis,
         robustness,
         tables,
         tuple(info["class_names"]),
         int(info["num_test"]),
         Path(figures_dir),
+        given,
+        {name: namespace[name] for name in PARAMETERS if name in namespace},
     )
 
 
@@ -252,12 +273,13 @@ def open_chapter(
 
 
 def notebook_parameters(
-    overrides: dict[str, Any], analysis: AnalysisOptions, robustness: RobustnessOptions
+    overrides: dict[str, Any], analysis: AnalysisOptions, robustness: RobustnessOptions, **others: Any
 ) -> dict[str, Any]:
-    """What the runner passes to the notebooks: the population overrides and every option changed from its
-    default, in the notebooks' names; a value None is passed as "none" (None means "not set" there)."""
+    """What the runner passes to the notebooks, in their names: the population overrides, every option
+    changed from its default (None as "none": None means "not set" in a notebook) and the ``others`` (paths,
+    the calibration's size, the classroom profile) where they differ from the notebooks' defaults."""
     unknown = [flag(AnalysisOptions, name) for name in analysis.non_default() if name not in ANALYSIS_PARAMETERS]
-    unknown += [flag(RobustnessOptions, name) for name in robustness.non_default() if name not in ROBUSTNESS_PARAMETERS]
+    unknown += [flag(RobustnessOptions, name) for name in robustness.non_default() if name not in ROBUSTNESS_OPTIONS]
     if unknown:
         raise BookError(
             f"the book's notebooks take no option {', '.join(unknown)}; look at such results with "
@@ -265,11 +287,34 @@ def notebook_parameters(
         )
     parameters = {name: value for name, value in overrides.items() if name in POPULATION_PARAMETERS}
     parameters.update(analysis.non_default())
-    parameters.update({ROBUSTNESS_PREFIX + name: value for name, value in robustness.non_default().items()})
-    return {
+    parameters.update({PREFIX + name: value for name, value in robustness.non_default().items()})
+    parameters = {
         name: "none" if value is None else list(value) if isinstance(value, tuple) else value
         for name, value in parameters.items()
     }
+    parameters.update({name: value for name, value in others.items() if value != PARAMETERS[name].default})
+    return parameters
+
+
+def relative_path(path: str | Path, start: Path) -> str:
+    """``path`` as the notebooks, which run in ``start``, reach it: relative where it can be (a reader can reuse
+    it), absolute otherwise (another drive)."""
+    try:
+        return os.path.relpath(Path(path).resolve(), start.resolve())
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def fold_injected_parameters(path: Path) -> None:
+    """Fold the cell papermill injected (the parameters this build passed) behind a toggle in the book."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
+    nbformat.write(notebook, path)
 
 
 def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inputs_digest: str) -> bool:
@@ -304,6 +349,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
             progress_bar=True,
             log_output=False,
         )
+        fold_injected_parameters(output)
     except papermill.PapermillExecutionError as exc:
         output.unlink(missing_ok=True)  # never leave a book with a silently broken chapter
         raise BookError(f"notebook {source.name} failed: {exc.ename}: {exc.evalue}") from None
@@ -311,6 +357,68 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
         staging.unlink(missing_ok=True)
     store.save_json(stamp_path, {"stamp": stamp})
     return True
+
+
+def fully_trained(results_dir: Path, settings: Settings) -> bool:
+    """Whether every model of the population is trained."""
+    pop_dir = store.population_dir(results_dir, settings)
+    return all(
+        len(store.finished_indices(pop_dir, t)) >= settings.population.size_at(t)
+        for t in settings.population.sparsities
+    )
+
+
+def record_build(
+    results_dir: Path,
+    settings: Settings,
+    where: str,
+    trained: int,
+    evaluated: int,
+    setup: float | None,
+    stages: dict[str, float],
+) -> None:
+    """Add a build's times to the population's timings record (read by ``Chapter.build_timings``)."""
+    from .train import training_precision
+
+    store.append_timings(
+        store.population_dir(results_dir, settings),
+        {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": machine(),
+            "executor": where,
+            "precision": training_precision(settings),
+            "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
+            "models_trained": trained,
+            "models_evaluated": evaluated,
+            "setup_seconds": setup,
+            "stage_seconds": stages,
+        },
+    )
+
+
+SOLUTION_TAG = "solution"  # cells that hold or compute an exercise's solution
+
+
+def student_notebooks(root: str | Path, out: str | Path) -> list[Path]:
+    """Write each notebook of ``root`` as an ``.ipynb`` without its solutions (the cells tagged ``solution``)
+    into ``out``, for students; a solution left outside such a cell is an error, not a leak."""
+    import jupytext
+
+    out = store.check_writable(Path(out), "student notebooks")
+    written = []
+    for source in store.notebook_sources(Path(root)):
+        notebook = jupytext.read(source)
+        notebook.cells = [cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
+        left = [i for i, cell in enumerate(notebook.cells) if "{solution}" in cell.source]
+        if left:
+            raise BookError(f"{source.name}: cells {left} hold a solution block but are not tagged {SOLUTION_TAG}")
+        notebook.metadata.pop("jupytext", None)  # a handed-out copy is not paired with the .py
+        path = out / source.with_suffix(".ipynb").name
+        jupytext.write(notebook, path)
+        written.append(path)
+    if not written:
+        raise BookError(f"no notebooks in {Path(root) / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
+    return written
 
 
 def assemble(root: Path, book_root: Path) -> None:
@@ -342,6 +450,7 @@ def build_book(
     calibration_simulations: int = BOOK_SIMULATIONS,
     executor: ExecutorOptions = ExecutorOptions(),
     started: float | None = None,
+    classroom_profile: str = "classroom",
 ) -> Path:
     """Train (or load) the population, analyse it, evaluate its robustness, calibrate the verdict rules on
     ``calibration_simulations`` simulated populations per scenario, execute every notebook into
@@ -350,6 +459,8 @@ def build_book(
     ``overrides`` are ``resolve_settings``'s (population sizes, sparsities, seed, data_dir, device).
     ``executor``: where models are trained and evaluated (by default, side by side in one process per core
     of this machine's CPU; or on a Ray cluster).
+    ``classroom_profile``: the population the instructors' chapter trains live, trained and analysed here
+    too (the profile itself when they are the same).
     Output and results folders are checked before anything long starts. Each stage's time is added to the
     population's timings record (``started``, the Unix time at which a surrounding job such as ``make
     book`` began, gives the time spent before this function: setting up and getting the data).
@@ -358,24 +469,27 @@ def build_book(
     root = Path(root).resolve()
     book_root = Path(book_root).resolve() if book_root else root
     overrides = dict(overrides or {})
-    # notebooks run in the book's folder: give them the data folder as an absolute path
+    # notebooks run in the book's folder: they reach the data and results folders from there
+    notebooks_dir = book_root / store.BOOK_DIR
     data_dir = overrides.get("data_dir") or resolve_settings(profile).data.data_dir
-    overrides["data_dir"] = str(Path(data_dir).resolve())
+    overrides["data_dir"] = str(Path(data_dir).resolve())  # the runner's own settings: from here
     settings = resolve_settings(profile, **overrides)
-    parameters = {
-        "profile": profile,
-        "results_dir": str(Path(results_dir).resolve()),
-        **notebook_parameters(overrides, analysis, robustness),
-        "calibration_simulations": calibration_simulations,
-    }
+    parameters = notebook_parameters(
+        {**overrides, "data_dir": relative_path(data_dir, notebooks_dir)},
+        analysis,
+        robustness,
+        profile=profile,
+        results_dir=relative_path(results_dir, notebooks_dir),
+        calibration_simulations=None if calibration_simulations == BOOK_SIMULATIONS else calibration_simulations,
+        classroom_profile=classroom_profile,
+    )
     sources = store.notebook_sources(root)
     if not sources:
         raise BookError(f"no notebooks in {root / store.NOTEBOOKS_DIR}: pass --root, the repository's folder")
     store.check_writable(book_root / store.BOOK_DIR, "book")
     results_dir = store.check_writable(Path(results_dir).resolve(), "results")
     from .population import open_executor, train_population
-    from .robustness import evaluate_population, options_key, pending_runs
-    from .train import training_precision
+    from .robustness import evaluate_population, pending_runs, tables_folder
 
     stages, clock = {}, time.perf_counter()
 
@@ -395,35 +509,48 @@ def build_book(
         evaluating = len(pending_runs(settings, results_dir, robustness))
         evaluate_population(settings, results_dir, robustness, progress=progress, executor=runner)
         lap("robustness")
+        classroom = resolve_settings(classroom_profile)
+        if classroom_profile != profile:
+            if not train and not fully_trained(results_dir, classroom):
+                raise BookError(
+                    f"the teaching chapter needs the {classroom_profile} population, which is not trained and "
+                    f"--no-train was given: train it with pruning-impact train --profile {classroom_profile} "
+                    f"--results {results_dir}, or pass --classroom-profile {profile}"
+                )
+            classroom_clock = time.perf_counter()
+            taught = (
+                train_population(classroom, results_dir, progress=progress, executor=runner).trained if train else 0
+            )
+            classroom_seconds = {"train": round(time.perf_counter() - classroom_clock, 1)}
+            run_analysis(results_dir, classroom, progress=progress)
+            classroom_seconds["analysis"] = round(time.perf_counter() - classroom_clock - classroom_seconds["train"], 1)
+            record_build(results_dir, classroom, where, taught, 0, None, classroom_seconds)
+            lap("classroom population")
     pop_dir = store.population_dir(results_dir, settings)
-    robustness_folder = store.robustness_tables_dir(pop_dir, options_key(robustness))
+    robustness_folder = tables_folder(settings, results_dir, robustness)
+    classroom_folder = store.analysis_dir(
+        store.population_dir(results_dir, classroom), analysis_key(classroom, AnalysisOptions())
+    )
     run_calibration(results_dir, calibration_simulations, workers=cpu_count(), progress=progress)
     lap("calibration")
     calibration_folder, _ = calibration_folder_of(results_dir, calibration_simulations)
-    store.append_timings(
-        pop_dir,
-        {
-            "date": time.strftime("%Y-%m-%d"),
-            "machine": machine(),
-            "executor": where,
-            "precision": training_precision(settings),
-            "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
-            "models_trained": trained,
-            "models_evaluated": evaluating,
-            "setup_seconds": round(entered - started, 1) if started else None,
-            "stage_seconds": stages,
-        },
+    record_build(
+        results_dir, settings, where, trained, evaluating, round(entered - started, 1) if started else None, stages
     )
     inputs_digest = hashlib.sha256(
-        store.fingerprint([folder, robustness_folder, calibration_folder]).encode() + package_digest().encode()
+        store.fingerprint([folder, robustness_folder, calibration_folder, classroom_folder]).encode()
+        + package_digest().encode()
     ).hexdigest()
     assemble(root, book_root)
     for source in sources:
         output = store.executed_notebook(book_root, source)
         if progress:
             print(f"Executing {source.name} -> {output}", flush=True)
+        clock = time.perf_counter()
         ran = execute_notebook(source, output, parameters, inputs_digest)
-        if progress and not ran:
+        if ran:
+            store.record_notebook_time(pop_dir, source.stem, round(time.perf_counter() - clock, 1), machine())
+        elif progress:
             print("  unchanged; kept", flush=True)
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(book_root), "-W", "-n", "--keep-going"]
     if progress:

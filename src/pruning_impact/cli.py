@@ -210,7 +210,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
-    from .robustness import evaluate_population, options_key
+    from .robustness import evaluate_population, tables_folder
     from .robustness_tables import per_model_relative, table5
 
     settings = settings_from_args(args)
@@ -233,7 +233,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     adversarial = tables["adversarial_accuracy"].groupby(["attack", "epsilon", "sparsity"])["top1"].mean().unstack()
     print("Top-1 under attack (mean over models):")
     print(adversarial.round(4).to_string())
-    folder = store.robustness_tables_dir(store.population_dir(args.results, settings), options_key(options))
+    folder = tables_folder(settings, args.results, options)
     print(f"Tables in {folder}; Table 5 has {len(table5(tables['corruption_accuracy']))} rows")
     return 0
 
@@ -269,13 +269,24 @@ def cmd_book(args: argparse.Namespace) -> int:
         calibration_simulations=args.calibration_simulations,
         executor=executor,
         started=args.started,
+        classroom_profile=args.classroom_profile,
     )
     print(f"The book is built: open {index}")
     return 0
 
 
+def cmd_student_notebooks(args: argparse.Namespace) -> int:
+    from .book import student_notebooks
+
+    written = student_notebooks(args.root, args.out)
+    print(f"Wrote {len(written)} notebooks without solutions into {args.out}:")
+    for path in written:
+        print(f"  {path.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .book import ANALYSIS_PARAMETERS, ROBUSTNESS_PARAMETERS
+    from .parameters import ANALYSIS_PARAMETERS, ROBUSTNESS_OPTIONS
     from .simulation import BOOK_SIMULATIONS
 
     parser = argparse.ArgumentParser(prog="pruning-impact", description=__doc__.split("\n\n")[0])
@@ -313,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_population_options(book)
     _add_options(book, AnalysisOptions, ANALYSIS_PARAMETERS)
-    _add_options(book, RobustnessOptions, ROBUSTNESS_PARAMETERS)
+    _add_options(book, RobustnessOptions, ROBUSTNESS_OPTIONS)
     book.add_argument("--root", default=".", help="the repository (with notebooks/, book/, _config.yml); default .")
     book.add_argument("--output", help="build the book in this folder instead of the repository")
     book.add_argument("--no-train", action="store_true", help="only use models that are already trained")
@@ -323,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=BOOK_SIMULATIONS,
         help=f"simulated populations per scenario behind the rules' error rates (default {BOOK_SIMULATIONS})",
     )
+    book.add_argument(
+        "--classroom-profile",
+        default="classroom",
+        choices=sorted(PROFILES),
+        help="the population the instructors' chapter trains live, trained and analysed too (default classroom)",
+    )
     _add_executor(book)
     book.add_argument(
         "--started",
@@ -331,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
         "spent before this command, setting up and getting the data",
     )
     book.set_defaults(func=cmd_book)
+    students = commands.add_parser(
+        "student-notebooks", help="write the notebooks without their solutions, to hand out to students"
+    )
+    students.add_argument("--out", required=True, help="folder to write the .ipynb files into")
+    students.add_argument("--root", default=".", help="the repository (with notebooks/); default .")
+    students.set_defaults(func=cmd_student_notebooks)
     return parser
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import paper
+from . import paper, store
 
 
 def reproduced_fractions(toplines: pd.DataFrame, num_classes: int, num_test: int, label: str) -> pd.DataFrame:
@@ -60,10 +60,10 @@ def robustness_vs_paper(table5: pd.DataFrame, label: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "corruption": [n.replace("_", " ") for n in names],
-            "ImageNet-C, t = 0 (paper)": [reported[(n, 0.0)] for n in names],
-            "ImageNet-C, t = 0.9 (paper)": [reported[(n, 0.9)] for n in names],
-            f"{label}, t = 0": [ours[(n, 0.0)] for n in names],
-            f"{label}, t = {top_t:.2f}": [ours[(n, top_t)] for n in names],
+            "ImageNet-C, t = 0% (paper)": [reported[(n, 0.0)] for n in names],
+            "ImageNet-C, t = 90% (paper)": [reported[(n, 0.9)] for n in names],
+            f"{label}, t = 0%": [ours[(n, 0.0)] for n in names],
+            f"{label}, t = {store.format_percent(top_t)}": [ours[(n, top_t)] for n in names],
         }
     )
 

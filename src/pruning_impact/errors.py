@@ -4,9 +4,18 @@
 class PruningImpactError(Exception):
     """Base of every error that carries a message meant for the user."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show for this error (papermill too): the message alone, since it says what
+        is wrong and what to do, instead of a traceback into the package."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class SettingsError(PruningImpactError, ValueError):
     """A setting, profile or argument that is not valid; the message names it."""
+
+
+class ParameterError(SettingsError):
+    """A notebook parameter that is not valid or names results that do not exist; the message names it."""
 
 
 class DataError(PruningImpactError):

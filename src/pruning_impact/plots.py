@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import store
 from .pruning import PolynomialDecay
 
 SUBSET_LABELS = {"pie": "PIE$_t$", "non_pie": "non-PIE$_t$", "random": "random sample (|PIE$_t$| images)"}
@@ -24,10 +25,6 @@ def set_style() -> None:
     """One style for every figure: white grid, colour-blind palette, sizes readable in print."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font_scale=0.95)
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.autolayout": False, "axes.titleweight": "bold"})
-
-
-def _percent(t: float) -> str:
-    return f"{100 * t:.0f}%"
 
 
 @contextmanager
@@ -55,7 +52,7 @@ def schedule_figure(
     steps = np.arange(total_steps + 1)
     for t in sorted(s for s in sparsities if s > 0):
         schedule = PolynomialDecay(initial_sparsity, t, begin_step, end_step, frequency, power)
-        ax.plot(steps, [schedule.sparsity_at(s) for s in steps], label=f"t = {_percent(t)}")
+        ax.plot(steps, [schedule.sparsity_at(s) for s in steps], label=f"t = {store.format_percent(t)}")
         updates = schedule.update_steps()
         ax.scatter(updates, [schedule.sparsity_at(s) for s in updates], s=10, zorder=3)
     ax.axvspan(begin_step, end_step, color="grey", alpha=0.1, label="pruning window")
@@ -69,8 +66,8 @@ def schedule_figure(
 
 def accuracy_distributions(model_accuracies: pd.DataFrame, title_suffix: str = ""):
     """Figure 1: the distribution of top-1 and top-5 accuracy over the models of each sparsity."""
-    data = model_accuracies.assign(level=model_accuracies["sparsity"].map(_percent))
-    order = [_percent(s) for s in sorted(model_accuracies["sparsity"].unique())]
+    data = model_accuracies.assign(level=model_accuracies["sparsity"].map(store.format_percent))
+    order = [store.format_percent(s) for s in sorted(model_accuracies["sparsity"].unique())]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, metric in zip(axes, ("top1", "top5")):
         sns.boxplot(data=data, x="level", y=metric, order=order, ax=ax, color="white", width=0.5, fliersize=0)
@@ -150,7 +147,7 @@ def class_impact_figure(
 def pie_counts_figure(pie_counts: pd.DataFrame, noise_floor: pd.DataFrame, title: str = ""):
     """PIE counts per sparsity against the dense-vs-dense noise floor (mean and 95% range over splits)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    labels = [_percent(s) for s in pie_counts["sparsity"]]
+    labels = [store.format_percent(s) for s in pie_counts["sparsity"]]
     ax.bar(labels, pie_counts["n_pie"], color=sns.color_palette()[0], label="PIE$_t$: dense vs t-sparse")
     if len(noise_floor):
         low, high = np.percentile(noise_floor["n_pie"], [2.5, 97.5])
@@ -182,7 +179,7 @@ def pie_evaluation_figure(
             rows = part[part["subset"] == subset].sort_values("pie_sparsity")
             if rows.empty:
                 continue
-            x = [_percent(s) for s in rows["pie_sparsity"]]
+            x = [store.format_percent(s) for s in rows["pie_sparsity"]]
             ax.plot(x, rows["top1_mean"], color=palette[subset], label=label)
             held = (rows["role"] == "held-out").to_numpy()
             for mask, face in ((held, palette[subset]), (~held, "white")):

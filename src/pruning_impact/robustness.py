@@ -25,6 +25,7 @@ from . import store
 from .attacks import adversarial_batches
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
+from .errors import MissingResultsError
 from .executor import ExecutorOptions, Progress, raise_failures
 from .inference import mixed_precision, predict_logits
 from .models import inference_model
@@ -51,6 +52,15 @@ def options_key(options: RobustnessOptions) -> str:
     """Ten hex digits naming an evaluation: its options and the version of the corruption constants."""
     text = json.dumps({**dataclasses.asdict(options), "constants": CONSTANTS_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def tables_folder(settings: Settings, results_dir: str | Path, options: RobustnessOptions) -> Path:
+    """Where the robustness tables of these models and options live: named by the options and the evaluated
+    runs, so that the tables of a smaller population never replace those of the whole one."""
+    runs = evaluated_runs(settings, options)
+    digest = hashlib.sha256(json.dumps(runs).encode()).hexdigest()[:8]
+    key = f"{options_key(options)}-{len(runs)}-models-{digest}"
+    return store.robustness_tables_dir(store.population_dir(results_dir, settings), key)
 
 
 def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
@@ -103,7 +113,7 @@ def evaluate_population(
         return build_tables(pop_dir, options, runs, sources, natural_name)
 
     return store.cached_tables(
-        store.robustness_tables_dir(pop_dir, key),
+        tables_folder(settings, results_dir, options),
         inputs,
         compute,
         record={"settings": settings.to_dict(), "sources": sources, "provenance": provenance()},
@@ -116,12 +126,37 @@ def read_tables(
     """The stored robustness tables of exactly these models and options; when they are missing or stale,
     an error naming the command that makes them."""
     store.require_trained(results_dir, settings)
-    folder = store.robustness_tables_dir(store.population_dir(results_dir, settings), options_key(options))
+    folder = tables_folder(settings, results_dir, options)
     return store.fresh_tables(
         folder,
         _table_inputs(settings, results_dir, options),
         f"robustness tables of {settings.name} for these options",
         command_line("robustness", settings, results_dir, options),
+    )
+
+
+def stored_tables(
+    settings: Settings, results_dir: str | Path, options: RobustnessOptions = RobustnessOptions()
+) -> dict[str, pd.DataFrame]:
+    """The robustness tables of exactly these models and options, made from stored predictions only: read
+    when fresh, built again when every evaluated model's predictions are stored (a smaller population, say);
+    otherwise an error naming the command that evaluates the missing models. No model is evaluated here."""
+    try:
+        return read_tables(settings, results_dir, options)
+    except MissingResultsError:
+        runs = evaluated_runs(settings, options)
+        if pending_runs(settings, results_dir, options, runs):
+            raise
+    pop_dir = store.population_dir(results_dir, settings)
+    key = options_key(options)
+    natural = all(store.is_finished(store.natural_dir(store.run_dir(pop_dir, *run), key)) for run in runs)
+    natural_name = NATURAL_SET_NAMES.get(settings.data.dataset) if natural else None
+    sources = corruption_sources(settings.data, options)
+    return store.cached_tables(
+        tables_folder(settings, results_dir, options),
+        _table_inputs(settings, results_dir, options),
+        lambda: build_tables(pop_dir, options, runs, sources, natural_name),
+        record={"settings": settings.to_dict(), "sources": sources, "provenance": provenance()},
     )
 
 

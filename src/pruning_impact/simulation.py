@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import analysis, paper, store, verdicts
 from .analysis import Population, analyze

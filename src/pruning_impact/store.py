@@ -55,6 +55,7 @@ ROBUSTNESS_DIR = "robustness"
 CORRUPTED_DIR = "corrupted"
 CALIBRATION_DIR = "calibration"
 TIMINGS_FILE = "timings.json"  # in a population's folder: how long each stage of each book build took
+NOTEBOOK_TIMINGS_FILE = "notebook-timings.json"  # in a population's folder: the latest execution of each notebook
 TABLE_SUFFIX = ".csv"
 MAX_CLASSES_FOR_LOGITS = 100
 
@@ -62,6 +63,11 @@ MAX_CLASSES_FOR_LOGITS = 100
 CLEAN_TOP5_FILE = "clean.npy"
 ADVERSARIAL_CLEAN_FILE = "adv-clean.npy"
 RESTRICTED_TOP1_FILE = "restricted_top1.npy"
+
+
+def format_percent(sparsity: float) -> str:
+    """A sparsity as the paper writes it: 0.9 -> '90%', 0.975 -> '97.5%'."""
+    return f"{100 * sparsity:.4g}%"
 
 
 def format_sparsity(sparsity: float) -> str:
@@ -380,6 +386,21 @@ def read_timings(pop_dir: Path) -> list[dict]:
     return records if isinstance(records, list) else []
 
 
+def record_notebook_time(pop_dir: Path, notebook: str, seconds: float, machine: dict) -> None:
+    """Record how long the latest execution of a notebook on this population took, and where."""
+    record = {**read_notebook_times(pop_dir), notebook: {"seconds": seconds, "machine": machine}}
+    save_json(pop_dir / NOTEBOOK_TIMINGS_FILE, record)
+
+
+def read_notebook_times(pop_dir: Path) -> dict[str, dict]:
+    """Each notebook's latest execution time on this population (none when missing or damaged)."""
+    try:
+        record = json.loads((pop_dir / NOTEBOOK_TIMINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def read_population_info(pop_dir: Path) -> dict:
     return json.loads((pop_dir / POPULATION_FILE).read_text())
 
@@ -461,7 +482,10 @@ BOOK_DIR = "book"
 FIGURES_DIR = "figures"
 BOOK_CONFIG_FILES = ("_config.yml", "_toc.yml")
 BOOK_SOURCE_SUFFIXES = (".md", ".bib")
-BOOK_INCLUDED_FILES = ("scripts/ray-slurm.sbatch",)  # repository files the book's prose shows (literalinclude)
+BOOK_INCLUDED_FILES = (  # repository files the book shows (literalinclude) or loads (its style sheet)
+    "scripts/ray-slurm.sbatch",
+    "book/_static/book.css",
+)
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.py"
 
 

@@ -1,0 +1,206 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Teaching with this book
+#
+# :::{admonition} What you will learn
+# :class: tip
+# - how to teach the paper in a few lessons, with the machine time each step took in this build;
+# - which population to train live in class (the `classroom` profile), and what students should see;
+# - how to hand out the notebooks without their solutions.
+# :::
+#
+# **The question.** How can a class reproduce the paper's two main effects in the time of a lesson, on
+# the laptops students have?
+
+# %% tags=["parameters"]
+profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
+results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
+classroom_profile = "classroom"  # type: str  the population the lesson plan trains live
+
+# %% tags=["hide-input"]
+import pandas as pd
+
+from pruning_impact import pie, stats, store, verdicts
+from pruning_impact.book import open_chapter
+from pruning_impact.parameters import read_parameters
+from pruning_impact.profiles import resolve_settings
+
+read_parameters(vars())  # converts and checks the parameters; a wrong one stops here with a message
+classroom = open_chapter({"profile": classroom_profile, "results_dir": results_dir})
+settings = classroom.settings
+tables = classroom.tables
+top_t = max(settings.population.sparsities)
+summary = tables["class_summary"]
+raw = summary[summary["correction"] == "none"].set_index("sparsity")
+corrected = summary[summary["correction"] == classroom.analysis_options.correction_label].set_index("sparsity")
+aa = stats.chance_level(tables["aa_calibration"], "none")
+counts = tables["pie_counts"].set_index("sparsity")
+floor = pie.noise_floor_summary(tables["pie_noise_floor"])
+class_verdict = verdicts.class_finding(summary, tables["class_tests"], tables["aa_calibration"])
+pie_verdict = verdicts.pie_finding(verdicts.pie_levels(tables), tables["pie_counts"])
+levels = verdicts.pie_levels(tables).set_index("sparsity")
+classroom.glue_all(
+    {
+        "class_profile": settings.profile,
+        "class_dataset": classroom.dataset,
+        "class_k": classroom.k,
+        "class_k_dense": classroom.k_dense,
+        "class_models": sum(settings.population.size_at(t) for t in settings.population.sparsities),
+        "class_steps": settings.training.steps,
+        "class_top_t": 100 * top_t,
+        "class_signif": int(raw.loc[top_t, "n_significant"]),
+        "class_signif_corrected": int(corrected.loc[top_t, "n_significant"]),
+        "class_correction": classroom.analysis_options.correction_label,
+        "class_aa_mean": aa["mean"],
+        "class_aa_max": aa["max"],
+        "class_num_classes": len(classroom.class_names),
+        "class_pies": int(counts.loc[top_t, "n_pie"]),
+        "class_floor": floor["mean"],
+        "class_floor_high": floor["high"],
+        "class_floor_pct": 97.5,
+        "class_pie_held_out": 100 * levels.loc[top_t, "held_out_on_pie"],
+        "class_floor_held_out": 100 * levels.loc[top_t, "held_out_on_floor"],
+        "class_verdict_classes": class_verdict.verdict,
+        "class_verdict_pies": pie_verdict.verdict,
+    }
+)
+
+# %% [markdown]
+# ## The classroom population
+#
+# The **{glue:text}`class_profile`** profile trains the default small CNN on {glue:text}`class_dataset`
+# for {glue:text}`class_steps` steps (one epoch), at two levels only: dense and
+# {glue:text}`class_top_t:.0f`% sparse, with $K$ = {glue:text}`class_k` sparse models and
+# {glue:text}`class_k_dense` dense ones ({glue:text}`class_models` models in all). It is meant to train
+# while a lesson starts, with enough models for the paper's two main effects to show at the highest
+# sparsity. On the population of this build:
+#
+# - **Classes.** {glue:text}`class_signif` of {glue:text}`class_num_classes` classes differ
+#   significantly at {glue:text}`class_top_t:.0f`% sparsity ({glue:text}`class_signif_corrected` after
+#   the {glue:text}`class_correction` correction), where two groups of dense models give
+#   {glue:text}`class_aa_mean:.1f` on average and at most {glue:text}`class_aa_max:.0f`. The book's
+#   rule for the paper's first claim says: *{glue:text}`class_verdict_classes`*.
+# - **PIEs.** The sparse models' modal label differs from the dense models' on
+#   {glue:text}`class_pies` test images, where two dense groups of the same size disagree on
+#   {glue:text}`class_floor:.0f` on average ({glue:text}`class_floor_high:.0f` at the
+#   {glue:text}`class_floor_pct`th percentile). Dense models that chose nothing score {glue:text}`class_pie_held_out:.1f`% on the PIEs
+#   and {glue:text}`class_floor_held_out:.1f`% on the dense-vs-dense sets. The rule for the second
+#   claim says: *{glue:text}`class_verdict_pies`*.
+
+# %% tags=["hide-input"]
+timings = classroom.build_timings()
+book_settings = resolve_settings(profile)
+notebook_times = store.read_notebook_times(store.population_dir(results_dir, book_settings))
+if timings is None:
+    train_seconds, analysis_seconds = float("nan"), float("nan")
+    where = "no machine: no build recorded its times (the population was trained by pruning-impact train)"
+else:
+    where, stage_table = timings
+    stage_seconds = stage_table.set_index("stage")["seconds"].astype(float)
+    train_seconds = stage_seconds.get("train", float("nan"))
+    analysis_seconds = stage_seconds.get("analysis", float("nan"))
+
+
+def seconds(notebook: str) -> float:
+    """How long this build took to execute a chapter on its population (NaN when not recorded)."""
+    return notebook_times.get(notebook, {}).get("seconds", float("nan"))
+
+
+classroom.glue("class_built_on", where)
+classroom.glue("class_train_seconds", train_seconds)
+classroom.glue("class_analysis_seconds", analysis_seconds)
+classroom.glue("book_profile", book_settings.profile)
+
+lesson_minutes = 50  # the plan's choice: one teaching period per lesson
+plan = pd.DataFrame(
+    [
+        {
+            "lesson": "1. The question and the method",
+            "live on the students' machines": f"pruning-impact train --profile {settings.profile}, then analyze",
+            "machine time (s)": train_seconds + analysis_seconds,
+            "reading and exercises": "00_method, 01_setup; ex-method-aa, ex-method-modal, ex-setup-std",
+        },
+        {
+            "lesson": "2. Which classes and which images",
+            "live on the students' machines": f"papermill 02_class_impact and 03_pie with -p profile {settings.profile}",
+            "machine time (s)": seconds("02_class_impact") + seconds("03_pie"),
+            "reading and exercises": "02_class_impact, 03_pie; ex-class-small-k, ex-pie-small-k, ex-pie-correct",
+        },
+        {
+            "lesson": "3. Robustness, and judging a reproduction",
+            "live on the students' machines": "papermill 05_paper_vs_book with -p population_size 4",
+            "machine time (s)": seconds("04_robustness") + seconds("05_paper_vs_book"),
+            "reading and exercises": "04_robustness, 05_paper_vs_book; ex-rob-worst, ex-paper-small-k",
+        },
+    ]
+)
+classroom.glue("n_lessons", len(plan))
+classroom.glue("lesson_minutes", lesson_minutes)
+classroom.show_table(
+    plan,
+    "tab-lesson-plan",
+    "A lesson plan. Machine time: lesson 1, training and analysing the classroom population in this build; "
+    "lessons 2 and 3, executing those chapters on this build's own population "
+    f"(profile `{book_settings.profile}`, larger than the classroom one) in this build.",
+    digits=0,
+)
+
+# %% [markdown]
+# ## A lesson plan
+#
+# {numref}`tab-lesson-plan` splits the book into {glue:text}`n_lessons` lessons of about
+# {glue:text}`lesson_minutes` minutes each. The machine times
+# were measured by this build, on {glue:text}`class_built_on`: training the classroom population took
+# {glue:text}`class_train_seconds:.0f` s and analysing it {glue:text}`class_analysis_seconds:.1f` s.
+#
+# **The first lesson.** Start the training first, so that it runs while you present the question:
+#
+# ```bash
+# .venv/bin/pruning-impact train --profile classroom
+# .venv/bin/pruning-impact analyze --profile classroom
+# ```
+#
+# Then read {doc}`00_method` together, and let the students work on {ref}`ex-method-aa`,
+# {ref}`ex-method-modal` and {ref}`ex-setup-std`.
+#
+# **The second lesson.** Each student re-executes the class-level and PIE chapters on their own classroom
+# population and compares with the book:
+#
+# ```bash
+# .venv/bin/papermill notebooks/02_class_impact.ipynb out-02.ipynb -p profile classroom
+# .venv/bin/papermill notebooks/03_pie.ipynb out-03.ipynb -p profile classroom
+# ```
+#
+# Exercises: {ref}`ex-class-small-k`, {ref}`ex-pie-small-k` and {ref}`ex-pie-correct`. The galleries
+# of {doc}`03_pie` ({ref}`ex-pie-gallery`) make a good discussion in pairs.
+#
+# **The third lesson.** Robustness and the verdicts, on the book's population (evaluating robustness does not
+# fit a lesson): {ref}`ex-rob-worst` and {ref}`ex-paper-small-k`, which shows how a verdict depends on
+# the population size.
+#
+# ## Handing out the notebooks
+#
+# Every exercise's solution lives in cells tagged `solution` (the book shows them folded). To give
+# students the notebooks without them:
+#
+# ```bash
+# .venv/bin/pruning-impact student-notebooks --out handout
+# ```
+#
+# writes one `.ipynb` per chapter into `handout/`, with the exercises and without the solutions. Run
+# from the repository's folder, they find the results in `results/`; opened from `handout/` in
+# Jupyter, set `results_dir = "../results"` in their parameters cell.
