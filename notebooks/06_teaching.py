@@ -104,7 +104,8 @@ classroom.glue_all(
 # %% tags=["hide-input"]
 timings = classroom.build_timings()
 book_settings = resolve_settings(profile)
-notebook_times = store.read_notebook_times(store.population_dir(results_dir, book_settings))
+book_times = store.read_notebook_times(store.population_dir(results_dir, book_settings))
+lesson_times = store.read_notebook_times(store.population_dir(results_dir, settings))
 if timings is None:
     train_seconds, analysis_seconds = float("nan"), float("nan")
     where = "no machine: no build recorded its times (the population was trained by pruning-impact train)"
@@ -115,9 +116,9 @@ else:
     analysis_seconds = stage_seconds.get("analysis", float("nan"))
 
 
-def seconds(notebook: str) -> float:
-    """How long this build took to execute a chapter on its population (NaN when not recorded)."""
-    return notebook_times.get(notebook, {}).get("seconds", float("nan"))
+def seconds(times: dict, notebook: str) -> float:
+    """How long the latest build took to execute a chapter (NaN when not recorded)."""
+    return times.get(notebook, {}).get("seconds", float("nan"))
 
 
 classroom.glue("class_built_on", where)
@@ -137,13 +138,13 @@ plan = pd.DataFrame(
         {
             "lesson": "2. Which classes and which images",
             "live on the students' machines": f"papermill 02_class_impact and 03_pie with -p profile {settings.profile}",
-            "machine time (s)": seconds("02_class_impact") + seconds("03_pie"),
+            "machine time (s)": seconds(lesson_times, "02_class_impact") + seconds(lesson_times, "03_pie"),
             "reading and exercises": "02_class_impact, 03_pie; ex-class-small-k, ex-pie-small-k, ex-pie-correct",
         },
         {
             "lesson": "3. Robustness, and judging a reproduction",
             "live on the students' machines": "papermill 05_paper_vs_book with -p population_size 4",
-            "machine time (s)": seconds("04_robustness") + seconds("05_paper_vs_book"),
+            "machine time (s)": seconds(book_times, "04_robustness") + seconds(book_times, "05_paper_vs_book"),
             "reading and exercises": "04_robustness, 05_paper_vs_book; ex-rob-worst, ex-paper-small-k",
         },
     ]
@@ -153,9 +154,9 @@ classroom.glue("lesson_minutes", lesson_minutes)
 classroom.show_table(
     plan,
     "tab-lesson-plan",
-    "A lesson plan. Machine time: lesson 1, training and analysing the classroom population in this build; "
-    "lessons 2 and 3, executing those chapters on this build's own population "
-    f"(profile `{book_settings.profile}`, larger than the classroom one) in this build.",
+    "A lesson plan. Machine time, measured by the latest build: lesson 1, training and analysing the classroom "
+    "population; lesson 2, executing the two chapters with papermill on the classroom population, as students do; "
+    f"lesson 3, executing the two chapters on the book's own population (profile `{book_settings.profile}`).",
     digits=0,
 )
 

@@ -99,7 +99,7 @@ class Chapter:
     @property
     def smaller_k(self) -> int:
         """The smaller population size the exercises ask about: 4, or one fewer than K for a tiny K."""
-        return 4 if self.k > 4 else max(2, self.k - 1)
+        return 4 if self.k > 4 else max(1, min(self.k, max(2, self.k - 1)))
 
     @property
     def dataset(self) -> str:
@@ -397,6 +397,28 @@ def record_build(
 
 
 SOLUTION_TAG = "solution"  # cells that hold or compute an exercise's solution
+LESSON_NOTEBOOKS = ("02_class_impact", "03_pie")  # what students re-execute on the classroom population
+
+
+def rehearse_lessons(
+    root: Path, results_dir: Path, classroom: Settings, inputs_digest: str, progress: bool = True
+) -> None:
+    """Execute the chapters that students re-execute in a lesson on the classroom population, as they would
+    (papermill, only the profile changed), and record how long each took: the teaching chapter's lesson
+    plan reports these times. Skipped, like the chapters, when nothing they depend on changed."""
+    pop_dir = store.population_dir(results_dir, classroom)
+    for name in LESSON_NOTEBOOKS:
+        output = store.lesson_notebook(pop_dir, name)
+        parameters = {
+            "profile": classroom.profile,
+            "results_dir": relative_path(results_dir, output.parent),
+            "data_dir": relative_path(classroom.data.data_dir, output.parent),
+        }
+        if progress:
+            print(f"Executing {name} on the {classroom.profile} population, as in a lesson -> {output}", flush=True)
+        clock = time.perf_counter()
+        if execute_notebook(root / store.NOTEBOOKS_DIR / f"{name}.py", output, parameters, inputs_digest):
+            store.record_notebook_time(pop_dir, name, round(time.perf_counter() - clock, 1), machine())
 
 
 def student_notebooks(root: str | Path, out: str | Path) -> list[Path]:
@@ -542,6 +564,8 @@ def build_book(
         + package_digest().encode()
     ).hexdigest()
     assemble(root, book_root)
+    classroom_digest = hashlib.sha256(store.fingerprint([classroom_folder]).encode() + package_digest().encode())
+    rehearse_lessons(root, results_dir, classroom, classroom_digest.hexdigest(), progress)
     for source in sources:
         output = store.executed_notebook(book_root, source)
         if progress:

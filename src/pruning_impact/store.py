@@ -478,6 +478,7 @@ def load_predictions(
 # ----------------------------------------------------------------------------- the book
 
 NOTEBOOKS_DIR = "notebooks"
+LESSONS_DIR = "lessons"  # in the classroom population's folder: the chapters executed as in a lesson
 BOOK_DIR = "book"
 FIGURES_DIR = "figures"
 BOOK_CONFIG_FILES = ("_config.yml", "_toc.yml")
@@ -501,6 +502,11 @@ def executed_notebook(book_root: Path, source: Path) -> Path:
 def staged_notebook(output: Path) -> Path:
     """Where a notebook is converted before papermill executes it into ``output``."""
     return output.with_name(f".{output.stem}.input.ipynb")
+
+
+def lesson_notebook(pop_dir: Path, name: str) -> Path:
+    """Where the runner executes a chapter on the classroom population, as students do in a lesson."""
+    return pop_dir / LESSONS_DIR / f"{name}.ipynb"
 
 
 def notebook_stamp(output: Path) -> Path:
