@@ -155,3 +155,39 @@ def test_solutions_are_folded_in_the_browser(smoke_book, tmp_path):
 
     image = Image.open(shot).convert("L")
     assert image.size == (1366, 12000) and len(set(image.getdata())) > 50  # a rendered page, not a blank one
+
+
+OVERFLOW_PROBE = (
+    '<script>window.addEventListener("load", () => { const wide = [...document.querySelectorAll("table")]'
+    ".filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1);"
+    'document.body.setAttribute("data-wide-tables", String(wide.length)); });</script></body>'
+)
+
+
+@pytest.mark.skipif(browser() is None, reason="needs Debian's chromium (make test installs it)")
+def test_tables_fit_a_laptop_page_without_scrolling(smoke_book, tmp_path):
+    book_root, _, _, _ = smoke_book
+    html_dir = book_root / "_build" / "html" / "book"
+    counts = {}
+    for page in sorted(html_dir.glob("0*.html")):
+        probe = page.with_name(f".probe-{page.name}")
+        probe.write_text(page.read_text().replace("</body>", OVERFLOW_PROBE))
+        dom = subprocess.run(
+            [
+                browser(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--window-size=1366,768",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        probe.unlink()
+        counts[page.stem] = re.search(r'data-wide-tables="(\d+)"', dom).group(1)
+    assert counts and set(counts.values()) == {"0"}, counts
