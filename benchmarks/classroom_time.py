@@ -25,11 +25,10 @@ from pathlib import Path
 from pruning_impact import pie, stats
 from pruning_impact.analysis import read_analysis
 from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import machine
+from pruning_impact.provenance import SLOWER_KIND_FACTOR, machine
 from pruning_impact.train import training_precision
 
 TARGET_SECONDS = 180
-SLOWER_KIND = (2.7 * 1.14, 3.0 * 1.14)  # training on the AVX2-only kind vs a bfloat16 machine (NOTES.md)
 
 
 def timed(command: list[str]) -> float:
@@ -66,7 +65,7 @@ def main() -> None:
         f"max {aa['max']:.0f}); {n_pie} PIEs (noise floor mean {floor['mean']:.1f}, 97.5th pct {floor['high']:.1f})"
     )
     native_bf16 = training_precision(settings) == "bfloat16"
-    low, high = (train * f + analyze * f / 1.14 for f in SLOWER_KIND) if native_bf16 else (total, total)
+    low, high = (train * f + analyze * f / 1.14 for f in SLOWER_KIND_FACTOR) if native_bf16 else (total, total)
     verdict = "holds" if high <= TARGET_SECONDS else "does not hold"
     print(f"slower kind (AVX2 only): {low:.0f}-{high:.0f} s; target {TARGET_SECONDS} s {verdict}")
 

@@ -211,15 +211,21 @@ chapter.glue("sol_bonf_fewer", int((counts < uncorrected_counts).sum()))
 chapter.glue("sol_bonf_levels", len(counts))
 chapter.glue("sol_bonf_top", int(counts.loc[top_t]))
 chapter.glue("sol_bonf_rise", int((counts > uncorrected_counts).sum()))
+default_counts = corrected["n_significant"].loc[counts.index]
+chapter.glue("sol_bonf_below_default", int((counts < default_counts).sum()))
+chapter.glue("sol_bonf_above_default", int((counts > default_counts).sum()))
 
 # %% [markdown] tags=["solution"]
 # :::{solution} ex-class-bonferroni
 # :class: dropdown
 # The uncorrected rows (the paper's test) are {glue:text}`sol_bonf_raw_same` as with the default
-# correction: they do not depend on it. A correction can only raise p-values, so no count can go up: with Bonferroni, the count falls below
-# the uncorrected one at {glue:text}`sol_bonf_fewer` of {glue:text}`sol_bonf_levels` levels and rises
-# at {glue:text}`sol_bonf_rise`; at {glue:text}`top_t:.0f`% sparsity it is
-# {glue:text}`sol_bonf_top` classes against {glue:text}`raw_signif_top` uncorrected.
+# correction; the corrected rows change. A correction only raises p-values, so a corrected count cannot
+# exceed the uncorrected one (it does at {glue:text}`sol_bonf_rise` of {glue:text}`sol_bonf_levels`
+# levels; it is lower at {glue:text}`sol_bonf_fewer`). Bonferroni is stricter than
+# {glue:text}`correction`: its count is lower at {glue:text}`sol_bonf_below_default` levels and higher
+# at {glue:text}`sol_bonf_above_default`. At {glue:text}`top_t:.0f`% sparsity it is
+# {glue:text}`sol_bonf_top` classes, against {glue:text}`corr_signif_top` with
+# {glue:text}`correction` and {glue:text}`raw_signif_top` uncorrected.
 # :::
 
 # %% [markdown]

@@ -170,20 +170,28 @@ small_found = verdicts.analysis_verdicts(small.tables, alpha_used)
 small_found += verdicts.robustness_verdicts(
     small.robustness(), small.k_reference, alpha_used, small.tables["model_accuracies"]
 )[0]
+with_all = {v.label: v.verdict for v in found}
 changed = [
-    f"claim {v.label} ({v.verdict} -> {w.verdict})" for v, w in zip(found, small_found) if v.verdict != w.verdict
+    f"claim {v.label} ({with_all[v.label]} -> {v.verdict})"
+    for v in small_found
+    if v.label in with_all and v.verdict != with_all[v.label]
 ]
+undecided = sum(v.verdict == verdicts.INCONCLUSIVE for v in small_found) - sum(
+    v.verdict == verdicts.INCONCLUSIVE for v in found
+)
 chapter.glue("sol_small_k", chapter.smaller_k)
 chapter.glue("sol_changed", "; ".join(changed) if changed else "none")
 chapter.glue("sol_n_changed", len(changed))
+chapter.glue("sol_more_inconclusive", undecided)
 
 # %% [markdown] tags=["solution"]
 # :::{solution} ex-paper-small-k
 # :class: dropdown
 # With {glue:text}`sol_small_k` models per level, {glue:text}`sol_n_changed` verdicts change:
 # {glue:text}`sol_changed`. The models are the same ones (the first {glue:text}`sol_small_k` of each
-# level), so any change is a property of the population size: fewer models mean less power, and a
-# claim that all models decide may stay undecided with fewer of them.
+# level), so any change is a property of the population size. Fewer models mean less power: with
+# {glue:text}`sol_small_k` models, {glue:text}`sol_more_inconclusive` more claims are left
+# inconclusive than with all of them (a negative number means fewer).
 # :::
 
 # %% [markdown]

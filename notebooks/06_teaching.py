@@ -38,6 +38,7 @@ from pruning_impact import pie, stats, store, verdicts
 from pruning_impact.book import open_chapter
 from pruning_impact.parameters import read_parameters
 from pruning_impact.profiles import resolve_settings
+from pruning_impact.provenance import SLOWER_KIND_FACTOR
 
 read_parameters(vars())  # converts and checks the parameters; a wrong one stops here with a message
 classroom = open_chapter({"profile": classroom_profile, "results_dir": results_dir})
@@ -78,9 +79,12 @@ classroom.glue_all(
         "class_floor_held_out": 100 * levels.loc[top_t, "held_out_on_floor"],
         "class_random_held_out": 100 * levels.loc[top_t, "held_out_on_random"],
         "class_p_below_random": levels.loc[top_t, "p_below_random"],
+        "class_random_samples": classroom.analysis_options.random_samples,
+        "class_p_floor": 1 / (classroom.analysis_options.random_samples + 1),
         "class_verdict_count": count_verdict.verdict,
         "class_verdict_classes": class_verdict.verdict,
         "class_verdict_pies": pie_verdict.verdict,
+        "class_claim_pies": pie_verdict.label,
     }
 )
 
@@ -97,28 +101,32 @@ classroom.glue_all(
 # - **Classes.** {glue:text}`class_signif` of {glue:text}`class_num_classes` classes differ
 #   significantly at {glue:text}`class_top_t:.0f`% sparsity ({glue:text}`class_signif_corrected` after
 #   the {glue:text}`class_correction` correction), where two groups of dense models give
-#   {glue:text}`class_aa_mean:.1f` on average and at most {glue:text}`class_aa_max:.0f`. The book's
+#   {glue:text}`class_aa_mean:.1f` significant classes on average and at most
+#   {glue:text}`class_aa_max:.0f`. The book's
 #   rule for the paper's first claim says: *{glue:text}`class_verdict_classes`*.
 # - **PIEs.** The sparse models' modal label differs from the dense models' on
 #   {glue:text}`class_pies` test images, where two dense groups of the same size disagree on
 #   {glue:text}`class_floor:.0f` on average ({glue:text}`class_floor_high:.0f` at the
 #   {glue:text}`class_floor_pct`th percentile); the rule for the count (claim 2a) says:
-#   *{glue:text}`class_verdict_count`*. Dense models that chose nothing score
-#   {glue:text}`class_pie_held_out:.1f`% on the PIEs, against {glue:text}`class_random_held_out:.1f`%
-#   on random test images as many as the PIEs (p = {glue:text}`class_p_below_random:.2g` that PIEs are
-#   no harder), and {glue:text}`class_floor_held_out:.1f`% on the images two dense groups disagree on.
-#   Whether PIEs are harder than those (claim 2, the book's stricter test): here
-#   *{glue:text}`class_verdict_pies`*; on the book's own population
+#   *{glue:text}`class_verdict_count`*. The held-out dense models, which took no part in choosing the
+#   PIEs, score {glue:text}`class_pie_held_out:.1f`% on them, against
+#   {glue:text}`class_random_held_out:.1f`% on random samples of test images as large (one-sided
+#   p = {glue:text}`class_p_below_random:.2g` over {glue:text}`class_random_samples` samples, the
+#   smallest p-value they allow being {glue:text}`class_p_floor:.2g`), and
+#   {glue:text}`class_floor_held_out:.1f`% on the images two dense groups disagree on.
+#   The book's stricter test compares the PIEs with those images (the paper's claim
+#   {glue:text}`class_claim_pies`, {doc}`00_method`); its verdict here is
+#   *{glue:text}`class_verdict_pies`*, and on the book's own population
 #   *{glue:text}`05_paper_vs_book.ipynb::verdict_2:s`* ({doc}`05_paper_vs_book`).
 
 # %% tags=["hide-input"]
-timings = classroom.build_timings()
+timings = classroom.build_timings(setup_note=False)
 book_settings = resolve_settings(profile)
 book_times = store.read_notebook_times(store.population_dir(results_dir, book_settings))
 lesson_times = store.read_notebook_times(store.population_dir(results_dir, settings))
 if timings is None:
     train_seconds, analysis_seconds = float("nan"), float("nan")
-    where = "no machine: no build recorded its times (the population was trained by pruning-impact train)"
+    where = "no recorded build (the population was trained by pruning-impact train, which records no times)"
 else:
     where, stage_table = timings
     stage_seconds = stage_table.set_index("stage")["seconds"].astype(float)
@@ -135,6 +143,11 @@ classroom.glue("class_built_on", where)
 classroom.glue("class_train_seconds", train_seconds)
 classroom.glue("class_analysis_seconds", analysis_seconds)
 classroom.glue("book_profile", book_settings.profile)
+slower = [factor * train_seconds for factor in SLOWER_KIND_FACTOR]
+classroom.glue("slower_low", slower[0])
+classroom.glue("slower_high", slower[1])
+classroom.glue("slower_factor_low", SLOWER_KIND_FACTOR[0])
+classroom.glue("slower_factor_high", SLOWER_KIND_FACTOR[1])
 
 lesson_minutes = 50  # the plan's choice: one teaching period per lesson
 plan = pd.DataFrame(
@@ -143,19 +156,21 @@ plan = pd.DataFrame(
             "lesson": "1. The question and the method",
             "live on the students' machines": f"pruning-impact train --profile {settings.profile}, then analyze",
             "machine time (s)": train_seconds + analysis_seconds,
-            "reading and exercises": "00_method, 01_setup; ex-method-aa, ex-method-modal, ex-setup-std",
+            "reading and exercises": "00_method, 01_setup; {ref}`ex-method-aa`, {ref}`ex-method-modal`, "
+            "{ref}`ex-setup-std`",
         },
         {
             "lesson": "2. Which classes and which images",
             "live on the students' machines": f"papermill 02_class_impact and 03_pie with -p profile {settings.profile}",
             "machine time (s)": seconds(lesson_times, "02_class_impact") + seconds(lesson_times, "03_pie"),
-            "reading and exercises": "02_class_impact, 03_pie; ex-class-small-k, ex-pie-small-k, ex-pie-correct",
+            "reading and exercises": "02_class_impact, 03_pie; {ref}`ex-class-small-k`, {ref}`ex-pie-small-k`, "
+            "{ref}`ex-pie-correct`",
         },
         {
             "lesson": "3. Robustness, and judging a reproduction",
-            "live on the students' machines": "papermill 05_paper_vs_book with -p population_size 4",
+            "live on the students' machines": "papermill 04_robustness and 05_paper_vs_book on the book's population",
             "machine time (s)": seconds(book_times, "04_robustness") + seconds(book_times, "05_paper_vs_book"),
-            "reading and exercises": "04_robustness, 05_paper_vs_book; ex-rob-worst, ex-paper-small-k",
+            "reading and exercises": "04_robustness, 05_paper_vs_book; {ref}`ex-rob-worst`, {ref}`ex-paper-small-k`",
         },
     ]
 )
@@ -166,7 +181,8 @@ classroom.show_table(
     "tab-lesson-plan",
     "A lesson plan. Machine time, measured by the latest build: lesson 1, training and analysing the classroom "
     "population; lesson 2, executing the two chapters with papermill on the classroom population, as students do; "
-    f"lesson 3, executing the two chapters on the book's own population (profile `{book_settings.profile}`).",
+    f"lesson 3, executing the two chapters on the book's own population (profile `{book_settings.profile}`, with "
+    "its robustness evaluated).",
     digits=0,
 )
 
@@ -174,9 +190,14 @@ classroom.show_table(
 # ## A lesson plan
 #
 # {numref}`tab-lesson-plan` splits the book into {glue:text}`n_lessons` lessons of about
-# {glue:text}`lesson_minutes` minutes each. The machine times
-# were measured by this build, on {glue:text}`class_built_on`: training the classroom population took
-# {glue:text}`class_train_seconds:.0f` s and analysing it {glue:text}`class_analysis_seconds:.1f` s.
+# {glue:text}`lesson_minutes` minutes each. The machine times were measured by the builds that made
+# them; the latest build that trained the classroom population ran on {glue:text}`class_built_on`:
+# training it took {glue:text}`class_train_seconds:.0f` s and analysing it
+# {glue:text}`class_analysis_seconds:.1f` s. Students' laptops may take longer: on the machines with two cores
+# with AVX2 only (no bfloat16) that this project is built for, training takes
+# {glue:text}`slower_factor_low:.1f` to {glue:text}`slower_factor_high:.1f` times as long
+# (`benchmarks/NOTES.md`), which would make it {glue:text}`slower_low:.0f` to
+# {glue:text}`slower_high:.0f` s.
 #
 # **The first lesson.** Start the training first, so that it runs while you present the question:
 #
@@ -199,9 +220,10 @@ classroom.show_table(
 # Exercises: {ref}`ex-class-small-k`, {ref}`ex-pie-small-k` and {ref}`ex-pie-correct`. The galleries
 # of {doc}`03_pie` ({ref}`ex-pie-gallery`) make a good discussion in pairs.
 #
-# **The third lesson.** Robustness and the verdicts, on the book's population (evaluating robustness does not
-# fit a lesson): {ref}`ex-rob-worst` and {ref}`ex-paper-small-k`, which shows how a verdict depends on
-# the population size.
+# **The third lesson.** Robustness and the verdicts, on the book's population: training it and
+# evaluating its robustness do not fit a lesson, so share the `results/` folder of your own `make book`
+# with the class (copy it into each student's repository). Then {ref}`ex-rob-worst` and
+# {ref}`ex-paper-small-k`, which shows how a verdict depends on the population size.
 #
 # ## Handing out the notebooks
 #
@@ -213,5 +235,5 @@ classroom.show_table(
 # ```
 #
 # writes one `.ipynb` per chapter into `handout/`, with the exercises and without the solutions. Run
-# from the repository's folder, they find the results in `results/`; opened from `handout/` in
-# Jupyter, set `results_dir = "../results"` in their parameters cell.
+# with papermill from the repository's folder, they find the results in `results/`; opened in Jupyter
+# from `handout/`, set `results_dir = "../results"` and `data_dir = "../data"` in their parameters cell.

@@ -247,3 +247,11 @@ def test_the_lessons_are_rehearsed_on_the_classroom_population_and_timed(smoke_b
     assert f"<p>{lesson_two}</p>" in plan
     assert 'href="#ex-method-aa"' in page or "ex-method-aa" in page  # exercises cross-referenced
     assert re.search(r'href="[^"]*00_method.html#ex-method-aa"', page)
+
+
+def test_no_train_without_the_classroom_population_stops_before_any_work(smoke_population, tmp_path):
+    results, settings = smoke_population
+    before = store.read_timings(store.population_dir(results, settings))
+    with pytest.raises(BookError, match="needs the classroom population, which is not trained, and --no-train"):
+        build_book("smoke", root=ROOT, book_root=tmp_path, results_dir=results, progress=False, train=False)
+    assert store.read_timings(store.population_dir(results, settings)) == before  # no stage ran

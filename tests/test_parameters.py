@@ -136,3 +136,9 @@ def test_a_smaller_population_is_analysed_from_stored_models_without_training(sm
     assert set(chapter.tables["toplines"]["sparsity"]) == {0.0, 0.9}
     assert {p: p.stat().st_mtime_ns for p in pop_dir.glob("sparsity-*/model-*/*")} == before  # nothing retrained
     assert chapter.with_parameters(alpha=0.01).analysis_options.alpha == 0.01
+
+
+def test_an_untrained_profile_is_blamed_when_the_folder_holds_other_populations(smoke_population):
+    results, _ = smoke_population
+    with pytest.raises(ParameterError, match="profile = 'classroom': no trained population of profile classroom"):
+        open_chapter({"profile": "classroom", "results_dir": str(results)})

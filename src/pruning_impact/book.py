@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import store
-from .analysis import analysis_key, run_analysis
+from .analysis import run_analysis
 from .errors import PruningImpactError
 from .executor import ExecutorOptions, cpu_count
 from .parameters import (
@@ -124,10 +124,12 @@ class Chapter:
 
         return stored_tables(self.settings, self.results_dir, self.robustness_options)
 
-    def build_timings(self) -> tuple[str, pd.DataFrame] | None:
+    def build_timings(self, setup_note: bool = True) -> tuple[str, pd.DataFrame] | None:
         """How long the latest build that trained models of this population took, as a sentence (date,
         machine, how many models it trained) and a table (minutes, and seconds per model where it trained or
-        evaluated any); the latest build when none trained a model; None when no build recorded its times."""
+        evaluated any); the latest build when none trained a model; None when no build recorded its times.
+        ``setup_note``: say when the build's setup was not timed (a population trained beside another's has
+        no setup of its own)."""
         records = store.read_timings(store.population_dir(self.results_dir, self.settings))
         if not records:
             return None
@@ -142,7 +144,7 @@ class Chapter:
             f"{record['precision']}; it trained "
             f"{record['models_trained']} of the population's {record['models']} models"
         )
-        if record.get("setup_seconds") is None:
+        if setup_note and record.get("setup_seconds") is None:
             sentence += " (it was not started by `make book`, so its setup was not timed)"
         stages = record["stage_seconds"]
         counts = {"train": record["models_trained"], "robustness": record["models_evaluated"]}
@@ -398,6 +400,7 @@ def record_build(
 
 SOLUTION_TAG = "solution"  # cells that hold or compute an exercise's solution
 LESSON_NOTEBOOKS = ("02_class_impact", "03_pie")  # what students re-execute on the classroom population
+READS_NOTEBOOK_TIMES = ("06_teaching",)  # chapters that show how long the others took to execute
 
 
 def rehearse_lessons(
@@ -408,6 +411,9 @@ def rehearse_lessons(
     plan reports these times. Skipped, like the chapters, when nothing they depend on changed."""
     pop_dir = store.population_dir(results_dir, classroom)
     for name in LESSON_NOTEBOOKS:
+        source = root / store.NOTEBOOKS_DIR / f"{name}.py"
+        if not source.is_file():  # a repository without that chapter
+            continue
         output = store.lesson_notebook(pop_dir, name)
         parameters = {
             "profile": classroom.profile,
@@ -417,7 +423,7 @@ def rehearse_lessons(
         if progress:
             print(f"Executing {name} on the {classroom.profile} population, as in a lesson -> {output}", flush=True)
         clock = time.perf_counter()
-        if execute_notebook(root / store.NOTEBOOKS_DIR / f"{name}.py", output, parameters, inputs_digest):
+        if execute_notebook(source, output, parameters, inputs_digest):
             store.record_notebook_time(pop_dir, name, round(time.perf_counter() - clock, 1), machine())
 
 
@@ -513,6 +519,13 @@ def build_book(
     from .population import open_executor, train_population
     from .robustness import evaluate_population, pending_runs, tables_folder
 
+    classroom = resolve_settings(classroom_profile)  # as the teaching chapter opens it: the profile's own
+    if not train and not fully_trained(results_dir, classroom):
+        raise BookError(
+            f"the teaching chapter needs the {classroom_profile} population, which is not trained, and --no-train "
+            f"was given: train it (a minute on a CPU) with pruning-impact train --profile {classroom_profile} "
+            f"--results {results_dir}, or pass --classroom-profile with a trained profile"
+        )
     stages, clock = {}, time.perf_counter()
 
     def lap(name: str) -> None:
@@ -531,14 +544,7 @@ def build_book(
         evaluating = len(pending_runs(settings, results_dir, robustness))
         evaluate_population(settings, results_dir, robustness, progress=progress, executor=runner)
         lap("robustness")
-        classroom = resolve_settings(classroom_profile)
         if classroom_profile != profile:
-            if not train and not fully_trained(results_dir, classroom):
-                raise BookError(
-                    f"the teaching chapter needs the {classroom_profile} population, which is not trained and "
-                    f"--no-train was given: train it with pruning-impact train --profile {classroom_profile} "
-                    f"--results {results_dir}, or pass --classroom-profile {profile}"
-                )
             classroom_clock = time.perf_counter()
             taught = (
                 train_population(classroom, results_dir, progress=progress, executor=runner).trained if train else 0
@@ -548,11 +554,9 @@ def build_book(
             classroom_seconds["analysis"] = round(time.perf_counter() - classroom_clock - classroom_seconds["train"], 1)
             record_build(results_dir, classroom, where, taught, 0, None, classroom_seconds)
             lap("classroom population")
+        classroom_folder, _ = run_analysis(results_dir, classroom)  # what the teaching chapter reads
     pop_dir = store.population_dir(results_dir, settings)
     robustness_folder = tables_folder(settings, results_dir, robustness)
-    classroom_folder = store.analysis_dir(
-        store.population_dir(results_dir, classroom), analysis_key(classroom, AnalysisOptions())
-    )
     run_calibration(results_dir, calibration_simulations, workers=cpu_count(), progress=progress)
     lap("calibration")
     calibration_folder, _ = calibration_folder_of(results_dir, calibration_simulations)
@@ -571,7 +575,11 @@ def build_book(
         if progress:
             print(f"Executing {source.name} -> {output}", flush=True)
         clock = time.perf_counter()
-        ran = execute_notebook(source, output, parameters, inputs_digest)
+        inputs = inputs_digest
+        if source.stem in READS_NOTEBOOK_TIMES:  # executed again when a chapter or a lesson ran since
+            times = [store.read_notebook_times(store.population_dir(results_dir, s)) for s in (settings, classroom)]
+            inputs = hashlib.sha256((inputs_digest + json.dumps(times, sort_keys=True)).encode()).hexdigest()
+        ran = execute_notebook(source, output, parameters, inputs)
         if ran:
             store.record_notebook_time(pop_dir, source.stem, round(time.perf_counter() - clock, 1), machine())
         elif progress:

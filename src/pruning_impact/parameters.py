@@ -232,7 +232,13 @@ def check_trained(results_dir: Path, settings: Settings, given: Mapping[str, Any
         return _wrong(name, list(value) if isinstance(value, tuple) else value, reason)
 
     if not (pop_dir / store.LABELS_FILE).is_file():
-        name = "seed" if "seed" in given else "results_dir"
+        held = {p.parent.name for p in pop_dir.parent.glob(f"*/{store.LABELS_FILE}")}  # populations it holds
+        if "seed" in given:
+            name = "seed"
+        elif held and not any(folder.startswith(f"{settings.profile}-") for folder in held):
+            name = "profile"  # the folder holds populations, none of this profile
+        else:
+            name = "results_dir"
         raise wrong(
             name,
             f"no trained population of profile {settings.profile} with these settings in "

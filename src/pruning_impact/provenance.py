@@ -69,6 +69,9 @@ def provenance(device: str | None = None) -> dict:
 
 
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the instruction sets training speed depends on
+# How much slower this project's training is on the slower 2-core kind (AVX2 only, float32) than on an AMD EPYC
+# with AVX512-BF16: 2.7-3x measured for the trainer, times 1.14 for float32 (benchmarks/NOTES.md).
+SLOWER_KIND_FACTOR = (2.7 * 1.14, 3.0 * 1.14)
 
 
 def _cpuinfo(field: str) -> str | None:

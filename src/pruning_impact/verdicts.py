@@ -348,7 +348,8 @@ def pie_finding(pie_levels: pd.DataFrame, pie_counts: pd.DataFrame, alpha: float
     shown = ", ".join(f"{_fmt_t(r.sparsity)}: {100 * r.held_out_on_pie:.1f}%" for r in levels.itertuples())
     text = (
         f"held-out dense top-1 on PIE_t ({shown}) against {100 * levels['held_out_on_floor'].iloc[0]:.1f}% on "
-        f"dense-vs-dense disagreement sets and {100 * levels['held_out_on_random'].mean():.1f}% on random samples; "
+        f"dense-vs-dense disagreement sets and {100 * levels['held_out_on_random'].mean():.1f}% on random samples "
+        "(mean over levels); "
         f"harder at {_levels_text(harder['sparsity'])}, easier at {_levels_text(easier['sparsity'])}"
     )
     sizes = (
