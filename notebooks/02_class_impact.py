@@ -222,8 +222,8 @@ chapter.glue("sol_bonf_above_default", int((counts > default_counts).sum()))
 # correction; the corrected rows change. A correction only raises p-values, so a corrected count cannot
 # exceed the uncorrected one (it does at {glue:text}`sol_bonf_rise` of {glue:text}`sol_bonf_levels`
 # levels; it is lower at {glue:text}`sol_bonf_fewer`). Bonferroni is stricter than
-# {glue:text}`correction`: its count is lower at {glue:text}`sol_bonf_below_default` levels and higher
-# at {glue:text}`sol_bonf_above_default`. At {glue:text}`top_t:.0f`% sparsity it is
+# {glue:text}`correction`: its count is lower at {glue:text}`sol_bonf_below_default` of
+# {glue:text}`sol_bonf_levels` levels and higher at {glue:text}`sol_bonf_above_default`. At {glue:text}`top_t:.0f`% sparsity it is
 # {glue:text}`sol_bonf_top` classes, against {glue:text}`corr_signif_top` with
 # {glue:text}`correction` and {glue:text}`raw_signif_top` uncorrected.
 # :::
