@@ -122,8 +122,8 @@ classroom.glue_all(
 # %% tags=["hide-input"]
 timings = classroom.build_timings(setup_note=False)
 book_settings = resolve_settings(profile)
-book_times = store.read_notebook_times(store.population_dir(results_dir, book_settings))
-lesson_times = store.read_notebook_times(store.population_dir(results_dir, settings))
+book_dir = store.population_dir(results_dir, book_settings)
+lesson_dir = store.population_dir(results_dir, settings)
 if timings is None:
     train_seconds, analysis_seconds = float("nan"), float("nan")
     where = "no recorded build (the population was trained by pruning-impact train, which records no times)"
@@ -132,11 +132,6 @@ else:
     stage_seconds = stage_table.set_index("stage")["seconds"].astype(float)
     train_seconds = stage_seconds.get("train", float("nan"))
     analysis_seconds = stage_seconds.get("analysis", float("nan"))
-
-
-def seconds(times: dict, notebook: str) -> float:
-    """How long the latest build took to execute a chapter (NaN when not recorded)."""
-    return times.get(notebook, {}).get("seconds", float("nan"))
 
 
 classroom.glue("class_built_on", where)
@@ -162,14 +157,16 @@ plan = pd.DataFrame(
         {
             "lesson": "2. Which classes and which images",
             "live on the students' machines": f"papermill 02_class_impact and 03_pie with -p profile {settings.profile}",
-            "machine time (s)": seconds(lesson_times, "02_class_impact") + seconds(lesson_times, "03_pie"),
+            "machine time (s)": store.notebook_seconds(lesson_dir, "02_class_impact")
+            + store.notebook_seconds(lesson_dir, "03_pie"),
             "reading and exercises": "02_class_impact, 03_pie; {ref}`ex-class-small-k`, {ref}`ex-pie-small-k`, "
             "{ref}`ex-pie-correct`",
         },
         {
             "lesson": "3. Robustness, and judging a reproduction",
             "live on the students' machines": "papermill 04_robustness and 05_paper_vs_book on the book's population",
-            "machine time (s)": seconds(book_times, "04_robustness") + seconds(book_times, "05_paper_vs_book"),
+            "machine time (s)": store.notebook_seconds(book_dir, "04_robustness")
+            + store.notebook_seconds(book_dir, "05_paper_vs_book"),
             "reading and exercises": "04_robustness, 05_paper_vs_book; {ref}`ex-rob-worst`, {ref}`ex-paper-small-k`",
         },
     ]

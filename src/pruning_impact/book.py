@@ -363,11 +363,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
 
 def fully_trained(results_dir: Path, settings: Settings) -> bool:
     """Whether every model of the population is trained."""
-    pop_dir = store.population_dir(results_dir, settings)
-    return all(
-        len(store.finished_indices(pop_dir, t)) >= settings.population.size_at(t)
-        for t in settings.population.sparsities
-    )
+    counts = store.trained_counts(store.population_dir(results_dir, settings), settings)
+    return all(done >= wanted for done, wanted in counts.values())
 
 
 def record_build(

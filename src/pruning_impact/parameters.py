@@ -246,9 +246,7 @@ def check_trained(results_dir: Path, settings: Settings, given: Mapping[str, Any
             f'folder, results_dir is "results"; from notebooks/ or book/, "../results"). Train it with: {train}',
         )
     profile = get_profile(settings.profile).population
-    for level in settings.population.sparsities:
-        wanted = settings.population.size_at(level)
-        done = len(store.finished_indices(pop_dir, level))
+    for level, (done, wanted) in store.trained_counts(pop_dir, settings).items():
         if done >= wanted:
             continue
         where = f"{done} of {wanted} models are trained at sparsity {store.format_sparsity(level)} in {pop_dir}"

@@ -401,6 +401,19 @@ def read_notebook_times(pop_dir: Path) -> dict[str, dict]:
     return record if isinstance(record, dict) else {}
 
 
+def notebook_seconds(pop_dir: Path, notebook: str) -> float:
+    """How long the latest execution of a notebook on this population took (NaN when not recorded)."""
+    return float(read_notebook_times(pop_dir).get(notebook, {}).get("seconds", float("nan")))
+
+
+def trained_counts(pop_dir: Path, settings: Settings) -> dict[float, tuple[int, int]]:
+    """Per sparsity of ``settings``: (models finished in ``pop_dir``, models the population has there)."""
+    return {
+        level: (len(finished_indices(pop_dir, level)), settings.population.size_at(level))
+        for level in settings.population.sparsities
+    }
+
+
 def read_population_info(pop_dir: Path) -> dict:
     return json.loads((pop_dir / POPULATION_FILE).read_text())
 
