@@ -26,6 +26,7 @@ CHAPTERS = [
     "04_robustness",
     "05_paper_vs_book",
     "06_teaching",
+    "07_methods",
     "rerun",
     "discussion",
     "references",
@@ -37,13 +38,13 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(store.notebook_sources(ROOT)) == 7
+    assert len(store.notebook_sources(ROOT)) == 8
 
 
 def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smoke_book):
     book_root, _, results, settings = smoke_book
     record = store.read_timings(store.population_dir(results, settings))[0]
-    assert set(record["stage_seconds"]) == {"train", "analysis", "robustness", "calibration"}
+    assert set(record["stage_seconds"]) == {"train", "analysis", "robustness", "compression methods", "calibration"}
     assert record["models_trained"] == 0  # the population was trained before the book
     assert record["machine"]["cores"] >= 1 and record["machine"]["processor"]
     html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()

@@ -58,7 +58,7 @@ def test_models_trained_together_match_models_trained_alone(smoke_settings):
     """A few steps with pruning at every step: same weights as alone (float32, up to rounding), each model
     pruned exactly to its own sparsity."""
     settings = smoke_settings.replace(
-        training={"steps": 4, "amp": False}, pruning={"begin_step": 0, "end_step": 3, "frequency": 1}
+        training={"steps": 4, "amp": False, "checkpoints": 0}, pruning={"begin_step": 0, "end_step": 3, "frequency": 1}
     )
     runs = [(0.0, 11), (0.5, 12), (0.9, 13)]
     together = list(train_group(settings, runs, progress=False))
@@ -73,7 +73,7 @@ def test_models_trained_together_match_models_trained_alone(smoke_settings):
 def test_a_population_trained_in_groups_is_complete_and_resumable(tmp_path, smoke_settings):
     settings = smoke_settings.replace(
         population={"sparsities": (0.0, 0.9), "population_size": 3, "dense_population_size": 2},
-        training={"models_per_step": 2},
+        training={"models_per_step": 2, "checkpoints": 0},
     )
     report = train_population(settings, tmp_path, progress=False, executor=ExecutorOptions(workers=1))
     assert report.trained == 5  # groups of 2, 2 and 1
@@ -82,6 +82,20 @@ def test_a_population_trained_in_groups_is_complete_and_resumable(tmp_path, smok
     top1 = [store.load_run_metrics(store.run_dir(report.directory, 0.0, i))["top1"] for i in range(2)]
     assert min(top1) > 0.5  # they learned
     assert train_population(settings, tmp_path, progress=False, executor=ExecutorOptions(workers=1)).trained == 0
+
+
+def test_dense_models_that_keep_checkpoints_train_alone(tmp_path, smoke_settings):
+    settings = smoke_settings.replace(
+        population={"sparsities": (0.0, 0.9), "population_size": 2, "dense_population_size": 2},
+        training={"models_per_step": 2, "checkpoints": 2},
+    )
+    with pytest.raises(SettingsError, match="checkpoints"):  # a group cannot keep them
+        list(train_group(settings, [(0.0, 1), (0.9, 2)], progress=False))
+    report = train_population(settings, tmp_path, progress=False, executor=ExecutorOptions(workers=1))
+    assert report.trained == 4
+    for index in range(2):
+        assert len(store.checkpoint_files(store.run_dir(report.directory, 0.0, index))) == 2
+        assert store.checkpoint_files(store.run_dir(report.directory, 0.9, index)) == []
 
 
 def test_only_small_cnns_train_together(smoke_settings):

@@ -117,13 +117,13 @@ class Population:
 
 def load_population(results_dir: str | Path, settings: Settings) -> Population:
     """Every level's top-1 and top-5 predictions; a missing level names the command that trains it."""
-    if 0.0 not in settings.population.sparsities:
+    if 0.0 not in settings.population.levels:
         raise SettingsError(
             "the analysis compares against the dense population: sparsity 0 must be among the "
             "levels (--sparsities 0 ...)"
         )
     top1, top5, labels = {}, {}, None
-    for sparsity in sorted(settings.population.sparsities):
+    for sparsity in sorted(settings.population.levels):
         top1[sparsity], labels = store.load_predictions(results_dir, settings, sparsity)
         top5[sparsity], _ = store.load_population_arrays(results_dir, settings, sparsity, store.TOP5_FILE)
     info = store.read_population_info(store.population_dir(results_dir, settings))
@@ -245,7 +245,7 @@ def analysis_key(settings: Settings, options: AnalysisOptions) -> str:
     """Folder name of an analysis: population sizes, levels and options (readable prefix, then a hash)."""
     pop = settings.population
     described = {
-        "sparsities": sorted(pop.sparsities),
+        "sparsities": sorted(pop.levels),
         "k": pop.population_size,
         "k_dense": pop.size_at(0.0),
         **dataclasses.asdict(options),
@@ -270,7 +270,7 @@ def _table_inputs(results_dir: str | Path, settings: Settings, options: Analysis
     pop_dir = store.population_dir(results_dir, settings)
     runs = [
         store.run_dir(pop_dir, s, i)
-        for s in sorted(settings.population.sparsities)
+        for s in sorted(settings.population.levels)
         for i in range(settings.population.size_at(s))
     ]
     return {
@@ -337,7 +337,7 @@ def format_summary(summary: pd.DataFrame, calibration: pd.DataFrame) -> str:
             else f"{row['largest_decrease_class']} {row['largest_decrease']:+.4f}"
         )
         lines.append(
-            f"{store.format_sparsity(row['sparsity']):>8} {row['correction']:>10} "
+            f"{store.format_level(row['sparsity']):>8} {row['correction']:>10} "
             f"{row['model_accuracy_difference']:>+9.4f} {row['n_significant']:>7} {row['n_increase']:>5} "
             f"{row['n_decrease']:>5} {aa:>10}  {up} / {down}"
         )

@@ -29,8 +29,9 @@ import pandas as pd
 
 from . import store
 from .analysis import run_analysis
-from .errors import PruningImpactError
+from .errors import ParameterError, PruningImpactError
 from .executor import ExecutorOptions, cpu_count
+from .methods import BOOK_METHODS, comparison_size, run_comparison, train_variants, variant_settings
 from .parameters import (
     ANALYSIS_PARAMETERS,
     PARAMETERS,
@@ -67,6 +68,7 @@ BUILD_STAGES = (
     "train",
     "analysis",
     "robustness",
+    "compression methods",
     "classroom population",
     "calibration",
 )  # in the order ``build_book`` runs them
@@ -95,6 +97,25 @@ class Chapter:
         """The same chapter with some parameters changed (what re-executing it with ``-p`` would show), for
         the exercises' solutions; tables are made from the stored models when missing."""
         return open_chapter({**self.given, **changes}, self.figures_dir)
+
+    def comparison(self) -> tuple[tuple[str, ...], int, dict[str, pd.DataFrame]]:
+        """The methods compared, K, and the comparison tables (``methods``), computed from the trained
+        methods' populations when missing; a method not trained stops the notebook naming the command."""
+        methods = tuple(self.parameter("methods") or BOOK_METHODS)
+        k = comparison_size(self.settings, self.parameters.get("comparison_size"))
+        if 2 * k > self.settings.population.size_at(0.0) or k > self.settings.population.population_size:
+            raise ParameterError(
+                f"notebook parameter comparison_size = {k}: the population has K = "
+                f"{self.settings.population.population_size} and {self.settings.population.size_at(0.0)} dense "
+                f"models; give at most {min(self.settings.population.population_size, self.settings.population.size_at(0.0) // 2)}"
+            )
+        for method in methods:
+            variant = variant_settings(self.settings, method, k)
+            if not fully_trained(self.results_dir, variant):
+                command = f"pruning-impact compare --profile {self.settings.profile} --results {self.results_dir}"
+                command += f" --methods {' '.join(methods)} --comparison-k {k}"
+                raise ParameterError(f"notebook parameter methods: {method} is not trained at K = {k}; run: {command}")
+        return methods, k, run_comparison(self.settings, self.results_dir, methods, k, self.analysis_options)[1]
 
     @property
     def smaller_k(self) -> int:
@@ -386,7 +407,7 @@ def record_build(
             "machine": machine(),
             "executor": where,
             "precision": training_precision(settings),
-            "models": sum(settings.population.size_at(s) for s in settings.population.sparsities),
+            "models": sum(settings.population.size_at(s) for s in settings.population.levels),
             "models_trained": trained,
             "models_evaluated": evaluated,
             "setup_seconds": setup,
@@ -517,6 +538,15 @@ def build_book(
     from .robustness import evaluate_population, pending_runs, tables_folder
 
     classroom = resolve_settings(classroom_profile)  # as the teaching chapter opens it: the profile's own
+    comparison_k = comparison_size(settings)
+    variants = [variant_settings(settings, method, comparison_k) for method in BOOK_METHODS]
+    untrained = [v.population.method for v in variants if not fully_trained(results_dir, v)]
+    if not train and untrained:
+        raise BookError(
+            f"the methods chapter needs populations of {', '.join(untrained)}, not trained, and --no-train was "
+            f"given: make them (a few minutes on a CPU) with pruning-impact compare --profile {profile} "
+            f"--results {results_dir}"
+        )
     if not train and not fully_trained(results_dir, classroom):
         raise BookError(
             f"the teaching chapter needs the {classroom_profile} population, which is not trained, and --no-train "
@@ -541,6 +571,10 @@ def build_book(
         evaluating = len(pending_runs(settings, results_dir, robustness))
         evaluate_population(settings, results_dir, robustness, progress=progress, executor=runner)
         lap("robustness")
+        if train:
+            train_variants(settings, results_dir, BOOK_METHODS, comparison_k, progress, runner)
+        methods_folder, _ = run_comparison(settings, results_dir, BOOK_METHODS, comparison_k, analysis, progress)
+        lap("compression methods")
         if classroom_profile != profile:
             classroom_clock = time.perf_counter()
             taught = (
@@ -561,7 +595,7 @@ def build_book(
         results_dir, settings, where, trained, evaluating, round(entered - started, 1) if started else None, stages
     )
     inputs_digest = hashlib.sha256(
-        store.fingerprint([folder, robustness_folder, calibration_folder, classroom_folder]).encode()
+        store.fingerprint([folder, robustness_folder, calibration_folder, classroom_folder, methods_folder]).encode()
         + package_digest().encode()
     ).hexdigest()
     assemble(root, book_root)

@@ -35,6 +35,7 @@ OVERRIDES = (
     (PopulationSettings, "dense_population_size"),
     (PopulationSettings, "sparsities"),
     (PopulationSettings, "seed"),
+    (PopulationSettings, "method"),
     (DataSettings, "data_dir"),
     (TrainSettings, "device"),
 )
@@ -153,7 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     executor = executor_from_args(args)
     pop = settings.population
     print(
-        f"Population {settings.name}: sparsities {', '.join(store.format_sparsity(s) for s in pop.sparsities)}; "
+        f"Population {settings.name} ({pop.method}): levels {', '.join(store.format_level(s) for s in pop.levels)}; "
         f"K = {pop.population_size} (dense: {pop.size_at(0.0)}); results in {store.population_dir(args.results, settings)}"
     )
     from .population import train_population
@@ -172,7 +173,7 @@ def _print_status(settings: Settings, results: str) -> None:
     print(f"{'sparsity':>8}  {'finished':>8}  {'expected':>8}  {'mean top-1':>10}")
     for row in rows:
         top1 = "-" if row["mean_top1"] is None else f"{row['mean_top1']:.4f}"
-        print(f"{store.format_sparsity(row['sparsity']):>8}  {row['finished']:>8}  {row['expected']:>8}  {top1:>10}")
+        print(f"{store.format_level(row['sparsity']):>8}  {row['finished']:>8}  {row['expected']:>8}  {top1:>10}")
     missing = sum(row["missing"] for row in rows)
     if missing:
         print(f"{missing} model(s) missing; train them with: {command_line('train', settings, results)}")
@@ -203,7 +204,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     floor = counts["noise_floor_mean"].iloc[0] if len(counts) else float("nan")
     print(
         f"PIEs per sparsity (dense-vs-dense noise floor: {floor:.1f}): "
-        + ", ".join(f"{store.format_sparsity(r.sparsity)}: {r.n_pie}" for r in counts.itertuples())
+        + ", ".join(f"{store.format_level(r.sparsity)}: {r.n_pie}" for r in counts.itertuples())
     )
     print(f"Tables in {folder}")
     return 0
@@ -285,8 +286,30 @@ def cmd_student_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .methods import comparison_size, run_comparison, train_variants
+
+    settings = settings_from_args(args)
+    if settings.population.method != "magnitude":
+        raise SettingsError("compare starts from the paper's population: leave --method out and name --methods")
+    options = options_from_args(args, AnalysisOptions)
+    k = comparison_size(settings, args.comparison_k)
+    methods = tuple(args.methods)
+    if not args.no_train:
+        train_variants(settings, args.results, methods, k, not args.quiet, executor_from_args(args))
+    folder, tables = run_comparison(settings, args.results, methods, k, options, progress=not args.quiet)
+    columns = ["method", "level_name", "top1_mean", "n_significant_none", "n_cie", "cie_floor_p975", "cev", "sde"]
+    columns += ["cev_floor_p975", "held_out_top1_cie", "held_out_top1_random", "vog_auc_cie"]
+    print(f"Compression methods against {settings.name}'s dense reference, K = {k} models each:")
+    print(tables["levels"][columns].round(4).to_string(index=False))
+    print(f"Tables in {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .methods import BOOK_COMPARISON_SIZE, BOOK_METHODS
     from .parameters import ANALYSIS_PARAMETERS, ROBUSTNESS_OPTIONS
+    from .settings import METHODS
     from .simulation import BOOK_SIMULATIONS
 
     parser = argparse.ArgumentParser(prog="pruning-impact", description=__doc__.split("\n\n")[0])
@@ -309,6 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
     robust.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_executor(robust)
     robust.set_defaults(func=cmd_robustness)
+    compare = commands.add_parser(
+        "compare",
+        help="train populations of other compression methods beside the profile's and compare them (CSV tables)",
+    )
+    _add_population_options(compare)
+    compare.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(BOOK_METHODS),
+        choices=[m for m in METHODS if m != "magnitude"],
+        help=f"methods compared with magnitude pruning (default: {' '.join(BOOK_METHODS)})",
+    )
+    compare.add_argument(
+        "--comparison-k",
+        type=_positive_int,
+        default=None,
+        help=f"models per method, and of the dense reference (default: {BOOK_COMPARISON_SIZE}, or K if smaller)",
+    )
+    compare.add_argument("--no-train", action="store_true", help="only use models that are already trained")
+    _add_options(compare, AnalysisOptions, ANALYSIS_PARAMETERS)
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_executor(compare)
+    compare.set_defaults(func=cmd_compare)
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
     )

@@ -145,6 +145,8 @@ def inference_model(model: nn.Module) -> nn.Module:
     only; the model itself where it cannot be traced (then nothing is folded)."""
     from torch.fx.experimental.optimization import fuse
 
+    if getattr(model, "quantized", False):  # compression's float16 and int8 models: nothing left to fold
+        return model.eval()
     try:
         return fuse(model.eval()).to(memory_format=torch.channels_last)
     except Exception:  # whatever stops the tracing: evaluate the model as it is

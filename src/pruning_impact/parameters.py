@@ -21,7 +21,7 @@ from typing import Any
 from . import store
 from .errors import ParameterError, SettingsError
 from .profiles import DEFAULT_PROFILE, PROFILES, command_line
-from .settings import CORRECTIONS, AnalysisOptions, RobustnessOptions, Settings, convert
+from .settings import CORRECTIONS, DEFAULT_METHOD, METHODS, AnalysisOptions, RobustnessOptions, Settings, convert
 from .simulation import BOOK_SIMULATIONS
 
 
@@ -148,6 +148,22 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("gallery_size", 24, "int", int, "images per gallery", 1),
         Parameter("gallery_seed", 0, "int", int, "which PIE and non-PIE images the galleries show", 0),
         Parameter("classroom_profile", "classroom", "str", str, "the population the lesson plan trains live"),
+        Parameter(
+            "methods",
+            None,
+            "list|None",
+            tuple[str, ...],
+            'compression methods compared with magnitude pruning, a list or text such as "random quantize-int8" '
+            "(None: random quantize-fp16 quantize-int8)",
+        ),
+        Parameter(
+            "comparison_size",
+            None,
+            "int|None",
+            int,
+            "K models per method in the comparison, up to the trained K (None: 5, or K if smaller)",
+            1,
+        ),
     )
 }
 POPULATION_PARAMETERS = ("population_size", "dense_population_size", "sparsities", "seed", "data_dir")
@@ -155,6 +171,7 @@ ANALYSIS_PARAMETERS = ("correction", "alpha", "repeats", "random_samples")  # An
 ROBUSTNESS_OPTIONS = ("subsample", "adversarial_subsample")  # RobustnessOptions fields the notebooks take
 ROBUSTNESS_PARAMETERS = tuple(PREFIX + name for name in ROBUSTNESS_OPTIONS)
 PROFILE_PARAMETERS = ("profile", "classroom_profile")
+COMPARED_METHODS = tuple(m for m in METHODS if m != DEFAULT_METHOD)
 
 
 def _wrong(name: str, value: Any, reason: str) -> ParameterError:
@@ -183,6 +200,9 @@ def read_parameter(name: str, value: Any) -> Any:
         raise _wrong(name, value, f"unknown profile; choose one of {', '.join(PROFILES)}")
     if name == "correction" and converted is not None and converted not in CORRECTIONS:
         raise _wrong(name, value, f"unknown correction; choose one of {', '.join(CORRECTIONS)} or none")
+    if name == "methods" and set(converted) - set(COMPARED_METHODS):
+        unknown = sorted(set(converted) - set(COMPARED_METHODS))[0]
+        raise _wrong(name, value, f"unknown method {unknown!r}; choose from {', '.join(COMPARED_METHODS)}")
     if name == "sparsities" and len(set(converted)) != len(converted):
         raise _wrong(name, value, "a sparsity is repeated")
     if name == "sparsities" and 0 not in converted:
@@ -249,7 +269,7 @@ def check_trained(results_dir: Path, settings: Settings, given: Mapping[str, Any
     for level, (done, wanted) in store.trained_counts(pop_dir, settings).items():
         if done >= wanted:
             continue
-        where = f"{done} of {wanted} models are trained at sparsity {store.format_sparsity(level)} in {pop_dir}"
+        where = f"{done} of {wanted} models are trained at {'sparsity ' * (level < 1)}{store.format_level(level)} in {pop_dir}"
         if "sparsities" in given and (level not in profile.sparsities or done == 0):
             name = "sparsities"
         elif level == 0 and "dense_population_size" in given:

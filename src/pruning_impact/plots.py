@@ -313,3 +313,77 @@ def natural_shift_figure(relative: pd.DataFrame, title: str = ""):
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def row_label(method: str, level_name: str) -> str:
+    """How a row of the methods comparison is named in figures: 'random 90%', 'quantize-int8'."""
+    return method if method.startswith("quantize") or level_name == "dense" else f"{method} {level_name}"
+
+
+def methods_class_figure(class_effects: pd.DataFrame, correction: str = "none"):
+    """Normalized recall difference of each class (columns) under each method (rows), significant cells
+    marked: which classes each method hurts or helps, against the same dense reference."""
+    tests = class_effects[class_effects["correction"] == correction].copy()
+    tests["row"] = [row_label(m, n) for m, n in zip(tests["method"], tests["level_name"])]
+    order = list(dict.fromkeys(tests["row"]))
+    values = tests.pivot(index="row", columns="class_name", values="normalized_recall_difference").loc[order]
+    marks = tests.pivot(index="row", columns="class_name", values="significant").loc[order]
+    values, marks = values[list(dict.fromkeys(tests["class_name"]))], marks[list(dict.fromkeys(tests["class_name"]))]
+    limit = float(np.nanmax(np.abs(values.to_numpy()))) or 1.0
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * values.shape[1] + 2.5), 0.55 * len(order) + 1.8))
+    sns.heatmap(
+        values,
+        ax=ax,
+        cmap="RdBu",
+        vmin=-limit,
+        vmax=limit,
+        annot=np.where(marks.to_numpy().astype(bool), "*", ""),
+        fmt="",
+        cbar_kws={"label": "normalized recall difference"},
+        linewidths=0.5,
+    )
+    ax.set(xlabel="class", ylabel="")
+    ax.tick_params(axis="x", rotation=45)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+    return fig
+
+
+def methods_measures_figure(levels: pd.DataFrame):
+    """Per method: exemplars (CIEs) found against the dense reference, and CEV and SDE, each beside its
+    dense-vs-dense noise floor (dashed: mean; shaded up to the 97.5th percentile)."""
+    labels = [row_label(m, n) for m, n in zip(levels["method"], levels["level_name"])]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    panels = (
+        ("n_cie", "cie_floor_mean", "cie_floor_p975", "exemplars (modal label changed)", False),
+        ("cev", "cev_floor_mean", "cev_floor_p975", "combined error variance (CEV)", True),
+        ("sde", "sde_floor_mean", "sde_floor_p975", "symmetric distance error (SDE)", True),
+    )
+    for ax, (column, mean, high, title, log) in zip(axes, panels):
+        ax.bar(range(len(levels)), levels[column], color=sns.color_palette()[: len(levels)])
+        ax.axhline(levels[mean].iloc[0], color="black", linestyle="--", linewidth=1)
+        ax.axhspan(0, levels[high].iloc[0], color="grey", alpha=0.2)
+        ax.set_xticks(range(len(levels)), labels, rotation=35, ha="right")
+        ax.set_title(title, fontsize=10)
+        if log:
+            ax.set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def taxicab_figure(scores: pd.DataFrame, column: str, member_column: str, vog_column: str | None = None):
+    """The taxicab score of every test image, for the images whose modal label changed and for the others
+    (left); with VoG, its distribution for the same two groups (right)."""
+    members = scores[member_column].astype(bool)
+    panels = [(column, "taxicab distance between label distributions")]
+    if vog_column is not None and vog_column in scores:
+        panels.append((vog_column, "VoG (standardised within class)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
+    for ax, (name, xlabel) in zip(axes[0], panels):
+        bins = np.linspace(scores[name].min(), scores[name].max(), 30)
+        ax.hist(scores.loc[~members, name], bins=bins, density=True, alpha=0.6, label="modal label kept")
+        ax.hist(scores.loc[members, name], bins=bins, density=True, alpha=0.6, label="modal label changed")
+        ax.set(xlabel=xlabel, ylabel="density")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

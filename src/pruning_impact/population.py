@@ -4,7 +4,6 @@ load a stored model back, checked against the sparsity it was trained to."""
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,17 +13,21 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from . import store
+from .compression import CALIBRATION_BATCHES, quantize, scope_of
 from .data import ImageData, load_dataset
-from .errors import DamagedResultsError
+from .errors import DamagedResultsError, SettingsError
 from .executor import ExecutorOptions, LocalExecutor, Progress, RayExecutor, cpu_count, raise_failures
+from .inference import predict_logits
 from .models import build_model
 from .profiles import command_line
 from .provenance import provenance
 from .pruning import layer_sparsities, sparsity_problems
-from .settings import Settings
-from .train import TrainedModel, resolve_device, train_model
+from .settings import DEFAULT_METHOD, Settings
+from .stats import top_k_classes
+from .train import TrainedModel, checkpoint_steps, resolve_device, state_bytes, train_model
 from .vectorized import train_group
 
 
@@ -35,10 +38,32 @@ def model_seed(settings: Settings, sparsity: float, index: int) -> int:
 
 
 def planned_runs(settings: Settings) -> list[tuple[float, int]]:
-    """(sparsity, model index) of every model, index-major, so an interrupted population stays balanced."""
+    """(level, model index) of every model, index-major, so an interrupted population stays balanced."""
     pop = settings.population
-    largest = max(pop.size_at(s) for s in pop.sparsities)
-    return [(s, i) for i in range(largest) for s in pop.sparsities if i < pop.size_at(s)]
+    largest = max(pop.size_at(s) for s in pop.levels)
+    return [(s, i) for i in range(largest) for s in pop.levels if i < pop.size_at(s)]
+
+
+def base_settings(settings: Settings) -> Settings:
+    """The population of the paper's method with the same recipe: its dense models are this population's
+    (same seeds), so a population of another method copies them rather than training them again."""
+    return settings.replace(population={"method": DEFAULT_METHOD})
+
+
+def quantized_source(settings: Settings, index: int) -> int:
+    """The dense model that quantized model ``index`` is made from: one of the reference's partners (models
+    K..2K-1) when the dense population has 2K, so that the quantized level is as independent of the reference
+    as a pruned level is; else dense model ``index`` itself."""
+    pop = settings.population
+    return pop.reference_size + index if pop.size_at(0.0) >= 2 * pop.population_size else index
+
+
+def run_finished(settings: Settings, run: Path, sparsity: float) -> bool:
+    """A stored run is finished, and a dense one has the checkpoints ``training.checkpoints`` asks for."""
+    if not store.is_finished(run):
+        return False
+    wanted = len(checkpoint_steps(settings.training)) if sparsity == 0 else 0
+    return len(store.checkpoint_files(run)) >= wanted
 
 
 @dataclass
@@ -96,15 +121,13 @@ def for_executor(settings: Settings, executor: Executor) -> Settings:
 
 
 def run_label(sparsity: float, index: int) -> str:
-    """How messages name a run: ``t=0.50 model 3``."""
-    return f"t={store.format_sparsity(sparsity)} model {index}"
+    """How messages name a run: ``t=0.50 model 3``, ``8-bit model 3``."""
+    return f"{'t=' * (sparsity < 1)}{store.format_level(sparsity)} model {index}"
 
 
 def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel) -> dict:
     """Write a trained model as the finished run ``index`` of its sparsity; return its metrics."""
     sparsity, seed = trained.metrics["sparsity"], trained.metrics["seed"]
-    buffer = io.BytesIO()
-    torch.save(trained.model.state_dict(), buffer)
     run_info = {
         "settings": settings.to_dict(),
         "settings_hash": settings.hash,
@@ -114,7 +137,12 @@ def _store(settings: Settings, pop_dir: Path, index: int, trained: TrainedModel)
         "provenance": provenance(trained.metrics["device"]),
     }
     store.write_run(
-        store.run_dir(pop_dir, sparsity, index), buffer.getvalue(), trained.logits, trained.metrics, run_info
+        store.run_dir(pop_dir, sparsity, index),
+        state_bytes(trained.model),
+        trained.logits,
+        trained.metrics,
+        run_info,
+        trained.checkpoints,
     )
     return trained.metrics
 
@@ -126,7 +154,7 @@ def _train_and_store(job: tuple[Settings, Path, list[tuple[float, int]], bool]) 
     its runs already stored)."""
     settings, pop_dir, runs, progress = job
     store.require_population_folder(pop_dir)
-    todo = [run for run in runs if not store.is_finished(store.run_dir(pop_dir, *run))]
+    todo = [run for run in runs if not run_finished(settings, store.run_dir(pop_dir, *run), run[0])]
     for sparsity, index in todo:
         store.clear(store.run_dir(pop_dir, sparsity, index))
     seeds = [(sparsity, model_seed(settings, sparsity, index)) for sparsity, index in todo]
@@ -154,16 +182,20 @@ def train_population(
         shipped = for_executor(settings, runner)
         data = load_dataset(shipped.data)
         store.write_population_info(pop_dir, settings, data.class_names, data.test_labels)
-        runs = planned_runs(settings)
-        todo = [(s, i) for s, i in runs if not store.is_finished(store.run_dir(pop_dir, s, i))]
         started = time.perf_counter()
+        _copy_dense_runs(settings, results_dir, pop_dir)
+        runs = [(s, i) for s, i in planned_runs(settings) if s < 1]  # quantized levels are made after training
+        todo = [(s, i) for s, i in runs if not run_finished(settings, store.run_dir(pop_dir, s, i), s)]
         # one bar per model only when models train one at a time here: parallel workers' bars would collide
         serial = runner.kind == "local" and runner.workers <= 1
         together = settings.training.models_per_step
-        jobs = [
-            (shipped, pop_dir, todo[start : start + together], progress and serial)
-            for start in range(0, len(todo), together)
+        # dense models that keep checkpoints train alone (a group keeps none); the others in groups
+        alone = [run for run in todo if run[0] == 0 and together > 1 and checkpoint_steps(settings.training)]
+        grouped = [run for run in todo if run not in alone]
+        batches = [[run] for run in alone] + [
+            grouped[start : start + together] for start in range(0, len(grouped), together)
         ]
+        jobs = [(shipped, pop_dir, batch, progress and serial) for batch in batches]
         bar = Progress(
             total=len(runs),
             done=len(runs) - len(todo),
@@ -188,14 +220,86 @@ def train_population(
         len(jobs),
         f"Run the same command again to retry them: {retry}",
     )
-    return PopulationReport(pop_dir, len(todo), len(runs) - len(todo), time.perf_counter() - started)
+    quantized = _quantize_population(settings, pop_dir, progress)
+    made = len(todo) + quantized  # copied dense runs count as kept: they were trained for the paper's population
+    planned = len(planned_runs(settings))
+    return PopulationReport(pop_dir, made, planned - made, time.perf_counter() - started)
+
+
+def _copy_dense_runs(settings: Settings, results_dir: str | Path, pop_dir: Path) -> None:
+    """Copy the finished dense runs of the paper's method's population (``base_settings``) that this
+    population of another method lacks."""
+    if settings.population.method == DEFAULT_METHOD:
+        return
+    base_dir = store.population_dir(Path(results_dir).resolve(), base_settings(settings))
+    for index in range(settings.population.size_at(0.0)):
+        source, target = store.run_dir(base_dir, 0.0, index), store.run_dir(pop_dir, 0.0, index)
+        if run_finished(settings, target, 0.0) or not run_finished(settings, source, 0.0):
+            continue
+        store.copy_run(source, target)
+
+
+def _quantize_population(settings: Settings, pop_dir: Path, progress: bool) -> int:
+    """Make every missing quantized run of a quantization method's population from its dense source model, here
+    on the CPU (seconds per model); return how many were made."""
+    bits = settings.population.quantization_bits
+    if bits is None:
+        return 0
+    level = float(bits)
+    todo = [
+        i for i in range(settings.population.size_at(level)) if not store.is_finished(store.run_dir(pop_dir, level, i))
+    ]
+    data = load_dataset(settings.data)
+    for index in tqdm(todo, desc=f"quantizing to {bits} bits", unit="model", disable=not progress or not todo):
+        started = time.perf_counter()
+        source_index = quantized_source(settings, index)
+        source_run = store.run_dir(pop_dir, 0.0, source_index)
+        model = quantized_model(settings, source_run, data)
+        logits = predict_logits(model, (x for x, _ in data.test_batches(settings.training.eval_batch_size, CPU)), CPU)
+        source_top1 = store.load_run_array(source_run)
+        top5 = top_k_classes(logits, 5)
+        metrics = {
+            "sparsity": level,
+            "bits": bits,
+            "source_index": source_index,
+            "seed": store.load_run_metrics(source_run)["seed"],
+            "top1": float((top5[:, 0] == data.test_labels).mean()),
+            "top5": float((top5 == data.test_labels[:, None]).any(axis=1).mean()),
+            "agreement_with_source": float((top5[:, 0] == source_top1).mean()),
+            "quantize_seconds": time.perf_counter() - started,
+            "device": "cpu",
+        }
+        run_info = {
+            "settings": settings.to_dict(),
+            "settings_hash": settings.hash,
+            "sparsity": level,
+            "index": index,
+            "source": str(source_run.relative_to(pop_dir)),
+            "provenance": provenance("cpu"),
+        }
+        store.write_run(store.run_dir(pop_dir, level, index), None, logits, metrics, run_info)
+    return len(todo)
+
+
+CPU = torch.device("cpu")
+
+
+def quantized_model(settings: Settings, source_run: Path, data: ImageData) -> nn.Module:
+    """Dense model ``source_run`` quantized by its population's method, on the CPU; int8 calibrates on the first
+    training batches of the source model's own seed, so the same model comes out every time."""
+    bits = settings.population.quantization_bits
+    model = load_model(settings, source_run, data, CPU)
+    seed = store.load_run_metrics(source_run)["seed"]
+    batches = data.train_batches(settings.training.batch_size, torch.Generator().manual_seed(seed), CPU)
+    calibration = [x for (x, _), _ in zip(batches, range(CALIBRATION_BATCHES))] if bits == 8 else []
+    return quantize(model, bits, calibration)
 
 
 def population_status(settings: Settings, results_dir: str | Path) -> list[dict]:
     """Per sparsity: models expected, finished, and their mean top-1 so far."""
     pop_dir = store.population_dir(results_dir, settings)
     rows = []
-    for sparsity in settings.population.sparsities:
+    for sparsity in settings.population.levels:
         expected = settings.population.size_at(sparsity)
         done = store.finished_indices(pop_dir, sparsity)
         top1 = [store.load_run_metrics(store.run_dir(pop_dir, sparsity, i))["top1"] for i in done]
@@ -213,12 +317,21 @@ def population_status(settings: Settings, results_dir: str | Path) -> list[dict]
 
 def load_model(settings: Settings, run: Path, data: ImageData, device: torch.device) -> nn.Module:
     """A stored model in eval mode on ``device``, checked to be pruned as its run says: every layer to its
-    sparsity, and the per-layer sparsities recorded when it was trained."""
+    sparsity, and the per-layer sparsities recorded when it was trained. A quantized run's model is its dense
+    source quantized again (the same every time), on the CPU."""
     metrics = store.load_run_metrics(run)
+    if "bits" in metrics:
+        if device.type != "cpu" and metrics["bits"] == 8:
+            raise SettingsError("int8 models run on the CPU only: evaluate this population with --device cpu")
+        pop_dir = run.parent.parent
+        model = quantized_model(settings, store.run_dir(pop_dir, 0.0, metrics["source_index"]), data)
+        return model.to(device)
     model = build_model(settings.model, data.image_shape, data.num_classes)
     model.load_state_dict(torch.load(store.model_file(run), map_location="cpu", weights_only=True))
     prune = settings.pruning
-    problems = sparsity_problems(model, metrics["sparsity"], prune.scope, prune.prune_final_layer)
+    problems = sparsity_problems(
+        model, metrics["sparsity"], scope_of(settings.population.method), prune.prune_final_layer
+    )
     recorded = metrics.get("layer_sparsity") or {}
     if recorded and recorded != layer_sparsities(model, prune.prune_final_layer):
         problems.append(f"per-layer sparsities differ from those recorded at training ({recorded})")

@@ -30,7 +30,7 @@ def smoke() -> Settings:
         profile="smoke",
         data=DataSettings(dataset="synthetic"),
         model=ModelSettings(arch="small-cnn", widths=(8, 16)),
-        training=TrainSettings(steps=150, batch_size=64, lr=0.1, eval_batch_size=400),
+        training=TrainSettings(steps=150, batch_size=64, lr=0.1, eval_batch_size=400, checkpoints=3),
         pruning=PruningSettings(begin_step=10, end_step=90, frequency=10),
         population=PopulationSettings(sparsities=(0.0, 0.5, 0.9), population_size=3, dense_population_size=9),
     )
@@ -57,7 +57,13 @@ def fashion_mnist(population_size: int = 20, profile: str = "fashion-mnist") -> 
         data=DataSettings(dataset="fashion-mnist"),
         model=ModelSettings(arch="small-cnn", widths=(16, 32, 64), downsample="stride", head="flatten"),
         training=TrainSettings(
-            steps=steps, batch_size=256, lr=0.4, weight_decay=5e-4, lr_schedule="onecycle", eval_batch_size=500
+            steps=steps,
+            batch_size=256,
+            lr=0.4,
+            weight_decay=5e-4,
+            lr_schedule="onecycle",
+            eval_batch_size=500,
+            checkpoints=4,  # of the dense models, for the variance of gradients (VoG) of the methods chapter
         ),
         pruning=PruningSettings(begin_step=round(0.1 * steps), end_step=round(0.6 * steps), frequency=10),
         population=PopulationSettings(
@@ -86,7 +92,7 @@ def classroom() -> Settings:
     return replace(
         base,
         profile="classroom",
-        training=replace(base.training, steps=steps),
+        training=replace(base.training, steps=steps, checkpoints=0),  # the lesson needs no VoG
         pruning=replace(base.pruning, begin_step=round(0.1 * steps), end_step=round(0.6 * steps)),
         population=PopulationSettings(sparsities=(0.0, 0.9), population_size=5, dense_population_size=15),
     )
@@ -272,6 +278,7 @@ def resolve_settings(
     dense_population_size: int | None = None,
     sparsities: Any = None,
     seed: int | None = None,
+    method: str | None = None,
     data_dir: str | None = None,
     device: str | None = None,
     cpus_per_task: int | None = None,
@@ -297,6 +304,8 @@ def resolve_settings(
         population["sparsities"] = sparsities
     if seed is not None:
         population["seed"] = seed
+    if method is not None:
+        population["method"] = method
     data = {"data_dir": data_dir} if data_dir is not None else {}
     training = {"device": device} if device is not None else {}
     given = {"cpus_per_task": cpus_per_task, "gpus_per_task": gpus_per_task, "max_retries": max_retries}
@@ -315,6 +324,8 @@ def overrides(settings: Settings) -> dict[str, Any]:
             changed["sparsities"] = pop.sparsities
         if pop.seed != base.population.seed:
             changed["seed"] = pop.seed
+        if pop.method != base.population.method:
+            changed["method"] = pop.method
     if settings.data.data_dir != base.data.data_dir:
         changed["data_dir"] = settings.data.data_dir
     if settings.training.device != base.training.device:

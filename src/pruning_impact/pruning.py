@@ -1,10 +1,12 @@
 """Gradual magnitude pruning (Zhu & Gupta, 2017), as the paper applies it (its Section 6.1).
 
 ``PolynomialDecay`` says how sparse the model should be at a step; ``magnitude_masks`` turns
-weights and a sparsity into keep-masks; both are pure. ``Pruner`` applies them to a model during
+scores and a sparsity into keep-masks; both are pure. ``Pruner`` applies them to a model during
 training: the forward pass sees masked weights, the raw weights keep training, and the masks are
-recomputed from the raw weights at every update step up to ``end_step``, so a weight pruned early
-can come back. After ``end_step`` the masks are fixed; ``finalize`` writes exact zeros.
+recomputed at every update step up to ``end_step``. With the magnitude methods the scores are the raw
+weights' magnitudes, so a weight pruned early can come back; with ``random`` they are random numbers
+drawn once (``compression.random_scores``). After ``end_step`` the masks are fixed; ``finalize`` writes
+exact zeros.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from .compression import check_pruning_method, random_scores, scope_of
 from .errors import SettingsError
 
 
@@ -125,20 +128,23 @@ def prunable_modules(model: nn.Module, prune_final_layer: bool = False) -> dict[
 
 
 class Pruner:
-    """Applies a ``PolynomialDecay`` to a model's prunable weights during training."""
+    """Applies a ``PolynomialDecay`` to a model's prunable weights during training, by a pruning ``method``
+    (``compression``); ``seed`` draws the random method's scores."""
 
     def __init__(
         self,
         model: nn.Module,
         schedule: PolynomialDecay,
-        scope: str = "layer",
+        method: str = "magnitude",
         update: str = "masked",
         prune_final_layer: bool = False,
+        seed: int = 0,
     ) -> None:
         if update not in ("masked", "straight_through"):
             raise ValueError(f"unknown update rule {update!r}; use 'masked' or 'straight_through'")
+        check_pruning_method(method)
         self.schedule = schedule
-        self.scope = scope
+        self.method, self.scope = method, scope_of(method)
         self.modules = prunable_modules(model, prune_final_layer)
         if not self.modules:
             raise ValueError("the model has no convolution or linear layer to prune")
@@ -148,6 +154,9 @@ class Pruner:
             )
         self.current_sparsity = 0.0
         self._finalized = False
+        self.fixed_scores = (
+            random_scores(self.raw_weights(), torch.Generator().manual_seed(seed)) if method == "random" else None
+        )
 
     def raw_weights(self) -> dict[str, torch.Tensor]:
         """The trained, unmasked weights the masks are computed from."""
@@ -156,6 +165,10 @@ class Pruner:
     def masks(self) -> dict[str, torch.Tensor]:
         return {name: m.parametrizations.weight[0].mask for name, m in self.modules.items()}
 
+    def scores(self) -> dict[str, torch.Tensor]:
+        """What the masks keep the largest of: the raw weights (their magnitudes), or the fixed random scores."""
+        return self.fixed_scores if self.fixed_scores is not None else self.raw_weights()
+
     @torch.no_grad()
     def step(self, step: int) -> float:
         """Recompute the masks if ``step`` is an update step; return the scheduled sparsity."""
@@ -163,7 +176,7 @@ class Pruner:
             raise RuntimeError("the pruner was finalized; the masks are fixed")
         if self.schedule.is_update_step(step):
             self.current_sparsity = self.schedule.sparsity_at(step)
-            new_masks = magnitude_masks(self.raw_weights(), self.current_sparsity, self.scope)
+            new_masks = magnitude_masks(self.scores(), self.current_sparsity, self.scope)
             for name, mask in self.masks().items():
                 mask.copy_(new_masks[name])
         return self.current_sparsity

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from . import robustness_tables as tables_of
 from . import store
 from .attacks import adversarial_batches
+from .compression import attack_model
 from .corruptions import CONSTANTS_VERSION
 from .data import images_to_input, load_dataset
 from .errors import MissingResultsError
@@ -69,7 +70,7 @@ def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
     level, or ``options.models_per_level`` of each."""
     pop = settings.population
     runs = []
-    for sparsity in sorted(pop.sparsities):
+    for sparsity in sorted(pop.levels):
         default = pop.floor_pool_size if sparsity == 0 else pop.size_at(sparsity)
         runs += [(sparsity, i) for i in range(min(options.models_per_level or default, pop.size_at(sparsity)))]
     return runs
@@ -217,8 +218,16 @@ def _evaluate_run(job: tuple[Settings, str, RobustnessOptions, Run]) -> Run:
     # the attacks' gradients in float32, so that their strength does not depend on the machine's number type
     for attack in options.attacks:
         for epsilon in options.epsilons:
-            adversarial = adversarial_batches(
-                model, adv_inputs, adv_labels, attack, epsilon, data.name, device, options.pgd_steps, options.seed
+            adversarial = adversarial_batches(  # a quantized model's attacks follow its float model's gradients
+                attack_model(model),
+                adv_inputs,
+                adv_labels,
+                attack,
+                epsilon,
+                data.name,
+                device,
+                options.pgd_steps,
+                options.seed,
             )
             top1 = top_k_classes(predict_logits(model, adversarial, device, precision=precision), 1)[:, 0]
             payloads[store.adversarial_top1_file(attack, epsilon)] = store.npy_bytes(top1)

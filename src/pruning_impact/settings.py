@@ -28,7 +28,12 @@ ARCHITECTURES = ("small-cnn", "wrn", "resnet50")
 DOWNSAMPLING = ("maxpool", "stride")
 HEADS = ("avgpool", "flatten")
 LR_SCHEDULES = ("onecycle", "step")
-PRUNING_SCOPES = ("layer", "global")
+# how a population's compressed models are made from the dense recipe (``compression``): pruning methods train
+# to each sparsity; quantization methods convert the dense models after training, at one bit width each
+PRUNING_METHODS = ("magnitude", "magnitude-global", "random")
+QUANTIZATION_BITS = {"quantize-fp16": 16, "quantize-int8": 8}
+METHODS = PRUNING_METHODS + tuple(QUANTIZATION_BITS)
+DEFAULT_METHOD = "magnitude"
 UPDATE_RULES = ("masked", "straight_through")
 DEVICES = ("auto", "cpu", "cuda")
 CORRECTIONS = ("fdr_bh", "bonferroni")  # besides none, the paper's uncorrected test
@@ -246,6 +251,12 @@ class TrainSettings(Described):
         True,
         "Mixed precision: float16 autocast on CUDA, bfloat16 on a CPU that computes it natively (AVX512-BF16, AMX).",
     )
+    checkpoints: int = describe(
+        0,
+        "Checkpoints kept of each dense model, evenly spaced over training (0: none); the variance of gradients "
+        "(VoG) of the test images is computed from them.",
+        hashed=False,
+    )
     models_per_step: int = describe(
         1,
         "Small CNN: models trained together as one network of grouped layers, to fill a GPU that one small "
@@ -257,6 +268,7 @@ class TrainSettings(Described):
         _require(self.steps >= 1, "training.steps", f"{self.steps} must be >= 1")
         _require(self.batch_size >= 1, "training.batch_size", f"{self.batch_size} must be >= 1")
         _require(self.eval_batch_size >= 1, "training.eval_batch_size", "must be >= 1")
+        _require(self.checkpoints >= 0, "training.checkpoints", f"{self.checkpoints} must be >= 0")
         _require(self.models_per_step >= 1, "training.models_per_step", f"{self.models_per_step} must be >= 1")
         _require(self.lr > 0, "training.lr", f"{self.lr} must be > 0")
         _require(0 <= self.momentum < 1, "training.momentum", f"{self.momentum} must be in [0, 1)")
@@ -282,7 +294,6 @@ class PruningSettings(Described):
     frequency: int = describe(10, "Steps between mask updates inside [begin_step, end_step].")
     initial_sparsity: float = describe(0.0, "Sparsity at begin_step (s_i).")
     power: float = describe(3.0, "Exponent of the polynomial decay towards the final sparsity.")
-    scope: str = describe("layer", "layer: every pruned tensor to the target; global: rank all weights together.")
     update: str = describe("masked", "masked (authors' code: pruned weights get no loss gradient) or straight_through.")
     prune_final_layer: bool = describe(False, "Also prune the final classifier (the authors' code does not).")
 
@@ -296,7 +307,6 @@ class PruningSettings(Described):
         _require(self.frequency >= 1, "pruning.frequency", f"{self.frequency} must be >= 1")
         _require(0 <= self.initial_sparsity < 1, "pruning.initial_sparsity", "must be in [0, 1)")
         _require(self.power > 0, "pruning.power", "must be > 0")
-        _one_of(self.scope, PRUNING_SCOPES, "pruning.scope")
         _one_of(self.update, UPDATE_RULES, "pruning.update")
 
 
@@ -315,8 +325,16 @@ class PopulationSettings(Described):
         hashed=False,
     )
     seed: int = describe(0, "Base seed; each model's seed derives from it, its sparsity and its index.")
+    method: str = describe(
+        DEFAULT_METHOD,
+        "How the compressed models are made: magnitude (the paper's, layer by layer), magnitude-global (one "
+        "threshold across layers), random (random masks, same per-layer sparsity and schedule), quantize-fp16 or "
+        "quantize-int8 (the dense models converted after training; the levels are then dense and the bit width).",
+        choices=METHODS,
+    )
 
     def check(self) -> None:
+        _one_of(self.method, METHODS, "population.method")
         _require(len(self.sparsities) >= 1, "population.sparsities", "give at least one sparsity")
         for s in self.sparsities:
             _require(isinstance(s, (int, float)) and 0 <= s < 1, "population.sparsities", f"{s!r} is outside [0, 1)")
@@ -335,6 +353,23 @@ class PopulationSettings(Described):
             "population.dense_population_size",
             f"{self.dense_population_size!r} must be >= 1",
         )
+
+    @property
+    def quantization_bits(self) -> int | None:
+        """The bit width of a quantization method; None for the pruning methods."""
+        return QUANTIZATION_BITS.get(self.method)
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The population's levels: its sparsities for a pruning method; the dense level and the bit width
+        (16.0 or 8.0) for a quantization method, whose ``sparsities`` are not used."""
+        bits = self.quantization_bits
+        return self.sparsities if bits is None else (0.0, float(bits))
+
+    @property
+    def compressed_levels(self) -> tuple[float, ...]:
+        """Every level but the dense one."""
+        return tuple(level for level in self.levels if level != 0)
 
     def size_at(self, sparsity: float) -> int:
         """How many models the population has at this sparsity."""
@@ -440,6 +475,9 @@ class Settings:
         sections = {}
         for name, section_cls in SECTIONS.items():
             values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get(name, {}).items()}
+            # saved before population.method replaced pruning.scope
+            if name == "pruning" and values.pop("scope", "layer") == "global":
+                data = {**data, "population": {**data.get("population", {}), "method": "magnitude-global"}}
             sections[name] = section_cls(**values)
         return cls(profile=data["profile"], **sections)
 

@@ -7,9 +7,12 @@ Layout of a results folder::
         labels.npy             test labels [N] in the fixed test order
         sparsity-0.90/model-03/
             model.pt  predictions.npy  top5.npy  top5_prob.npy  logits.npy  metrics.json  run.json  DONE
+            checkpoint-<step>.pt        dense models, when training.checkpoints asks for them
             robustness-<key>/           per-example predictions on corrupted and adversarial test sets, DONE
             robustness-<key>-natural/   per-example predictions on a natural distribution-shift set, DONE
+        bits-08/model-03/      a quantized level (quantize-int8): predictions of dense model i quantized, no model.pt
         analysis/<key>/        tables of one analysis (key: population sizes and options), DONE
+        methods/<key>/         tables comparing compression methods at one K, DONE
         robustness/<key>/      tables of one robustness evaluation, DONE
     <results>/corrupted/<dataset>-n<size>-sample<seed>/<corruption>-s<severity>-seed<seed>-v<version>.npy
 
@@ -51,6 +54,7 @@ LOGITS_FILE = "logits.npy"
 METRICS_FILE = "metrics.json"
 RUN_FILE = "run.json"
 ANALYSIS_DIR = "analysis"
+METHODS_DIR = "methods"  # in the paper's method's population: tables comparing compression methods
 ROBUSTNESS_DIR = "robustness"
 CORRUPTED_DIR = "corrupted"
 CALIBRATION_DIR = "calibration"
@@ -70,6 +74,11 @@ def format_percent(sparsity: float) -> str:
     return f"{100 * sparsity:.4g}%"
 
 
+def format_level(level: float) -> str:
+    """A level in messages: a sparsity as ``format_sparsity`` writes it, a bit width as '8-bit'."""
+    return f"{int(level)}-bit" if level >= 1 else format_sparsity(level)
+
+
 def format_sparsity(sparsity: float) -> str:
     """0.9 -> '0.90'; more digits only when they matter (0.975 -> '0.975')."""
     text = f"{sparsity:.2f}"
@@ -84,6 +93,9 @@ def population_dir(results_dir: str | Path, settings: Settings) -> Path:
 
 
 def sparsity_dir(pop_dir: Path, sparsity: float) -> Path:
+    """The folder of a level's runs: ``sparsity-0.90``, or ``bits-08`` for a quantized level (a bit width)."""
+    if sparsity >= 1:
+        return pop_dir / f"bits-{int(sparsity):02d}"
     return pop_dir / f"sparsity-{format_sparsity(sparsity)}"
 
 
@@ -104,6 +116,11 @@ def robustness_dir(run: Path, key: str) -> Path:
 def natural_dir(run: Path, key: str) -> Path:
     """Per-example predictions of one model on the dataset's natural distribution-shift set."""
     return run / f"robustness-{key}-natural"
+
+
+def methods_dir(pop_dir: Path, key: str) -> Path:
+    """Tables comparing compression methods against this population's dense models (one comparison key)."""
+    return pop_dir / METHODS_DIR / key
 
 
 def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
@@ -253,6 +270,20 @@ def is_finished(directory: Path, verify: bool = True, inputs: Any = None) -> boo
     return True
 
 
+def copy_run(source: Path, target: Path) -> None:
+    """Copy a finished run to another population's folder: its files first (hard links where the file system
+    allows: files are only ever replaced, never changed in place), its ``DONE`` last."""
+    clear(target)
+    target.mkdir(parents=True)
+    manifest = read_manifest(source)
+    for name in manifest["sha256"]:
+        try:
+            os.link(source / name, target / name)
+        except OSError:
+            atomic_write_bytes(target / name, (source / name).read_bytes())
+    save_json(target / DONE_FILE, manifest)
+
+
 def clear(directory: Path) -> None:
     """Remove what an unfinished or damaged folder left behind."""
     if directory.exists():
@@ -329,11 +360,36 @@ def prediction_arrays(logits: np.ndarray) -> dict[str, np.ndarray]:
     return arrays
 
 
-def write_run(directory: Path, model_state: bytes, logits: np.ndarray, metrics: dict, run_info: dict) -> None:
-    """Write a finished run's files, then ``DONE`` with their checksums."""
-    payloads = {MODEL_FILE: model_state, METRICS_FILE: json_bytes(metrics), RUN_FILE: json_bytes(run_info)}
+def write_run(
+    directory: Path,
+    model_state: bytes | None,
+    logits: np.ndarray,
+    metrics: dict,
+    run_info: dict,
+    checkpoints: dict[int, bytes] | None = None,
+) -> None:
+    """Write a finished run's files (no model file for a quantized run: it is made again from its dense
+    source), its ``checkpoints`` (step -> state) if any, then ``DONE`` with their checksums."""
+    payloads = {METRICS_FILE: json_bytes(metrics), RUN_FILE: json_bytes(run_info)}
+    if model_state is not None:
+        payloads[MODEL_FILE] = model_state
+    payloads.update({checkpoint_name(step): state for step, state in (checkpoints or {}).items()})
     payloads.update({name: npy_bytes(array) for name, array in prediction_arrays(logits).items()})
     write_finished(directory, payloads)
+
+
+def checkpoint_name(step: int) -> str:
+    return f"checkpoint-{step:06d}.pt"
+
+
+def checkpoint_files(directory: Path) -> list[Path]:
+    """A run's checkpoints listed in its ``DONE``, in training order."""
+    manifest = read_manifest(directory) or {"sha256": {}}
+    return sorted(directory / name for name in manifest["sha256"] if name.startswith("checkpoint-"))
+
+
+def load_run_info(directory: Path) -> dict:
+    return json.loads((directory / RUN_FILE).read_text())
 
 
 def load_run_metrics(directory: Path) -> dict:
@@ -410,7 +466,7 @@ def trained_counts(pop_dir: Path, settings: Settings) -> dict[float, tuple[int, 
     """Per sparsity of ``settings``: (models finished in ``pop_dir``, models the population has there)."""
     return {
         level: (len(finished_indices(pop_dir, level)), settings.population.size_at(level))
-        for level in settings.population.sparsities
+        for level in settings.population.levels
     }
 
 
@@ -451,12 +507,12 @@ def require_trained(
 
     pop_dir = population_dir(results_dir, settings)
     done = []
-    for level in settings.population.sparsities if sparsity is None else (sparsity,):
+    for level in settings.population.levels if sparsity is None else (sparsity,):
         wanted = population_size or settings.population.size_at(level)
         done = finished_indices(pop_dir, level)[:wanted]
         if len(done) < wanted or not (pop_dir / LABELS_FILE).is_file():
             raise MissingResultsError(
-                f"{len(done)} of {wanted} models are trained at sparsity {format_sparsity(level)} for profile "
+                f"{len(done)} of {wanted} models are trained at {'sparsity ' * (level < 1)}{format_level(level)} for profile "
                 f"{settings.profile} in {pop_dir}. Train them with: {command_line('train', settings, results_dir)}"
             )
     return done

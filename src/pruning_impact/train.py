@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from .compression import scope_of
 from .data import load_dataset
 from .errors import SettingsError, TrainingDivergedError
 from .inference import autocast, mixed_precision, predict_logits
@@ -103,11 +105,26 @@ def training_precision(settings: Settings) -> str:
 
 @dataclass
 class TrainedModel:
-    """A finished model (pruned weights are exact zeros), its test-set logits [N, C] and metrics."""
+    """A finished model (pruned weights are exact zeros), its test-set logits [N, C], metrics, and the states
+    saved during training (step -> ``torch.save`` bytes; dense models, when ``training.checkpoints`` asks)."""
 
     model: nn.Module
     logits: np.ndarray
     metrics: dict
+    checkpoints: dict[int, bytes] = field(default_factory=dict)
+
+
+def checkpoint_steps(settings: TrainSettings) -> list[int]:
+    """The steps after which a dense model's state is kept: ``checkpoints`` evenly spaced, the last one at
+    the end of training."""
+    count = settings.checkpoints
+    return sorted({round(settings.steps * j / count) for j in range(1, count + 1)}) if count else []
+
+
+def state_bytes(model: nn.Module) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
 
 
 def train_model(
@@ -126,13 +143,20 @@ def train_model(
     pruner = None
     if sparsity > 0:
         pruner = Pruner(
-            model, pruning_schedule(prune_cfg, sparsity), prune_cfg.scope, prune_cfg.update, prune_cfg.prune_final_layer
+            model,
+            pruning_schedule(prune_cfg, sparsity),
+            settings.population.method,
+            prune_cfg.update,
+            prune_cfg.prune_final_layer,
+            seed,
         )
     optimizer = build_optimizer(model, train_cfg)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=train_cfg.label_smoothing)
     precision = mixed_precision(device, train_cfg.amp)
     scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
 
+    keep_at = set(checkpoint_steps(train_cfg)) if sparsity == 0 else set()
+    checkpoints = {}
     bar = tqdm(
         total=train_cfg.steps,
         desc=description or f"sparsity {sparsity:.2f}",
@@ -165,6 +189,8 @@ def train_model(
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
             step += 1
+            if step in keep_at:
+                checkpoints[step] = state_bytes(model)
             if step % report_every == 0 or step == train_cfg.steps:
                 mean_loss = loss_sum.item() / max(step % report_every or report_every, 1)
                 if not math.isfinite(mean_loss):
@@ -186,7 +212,9 @@ def train_model(
     seconds = time.perf_counter() - started
     if pruner is not None:
         pruner.finalize()
-    return finish_model(model, settings, sparsity, seed, seconds, train_cfg.steps * train_cfg.batch_size)
+    trained = finish_model(model, settings, sparsity, seed, seconds, train_cfg.steps * train_cfg.batch_size)
+    trained.checkpoints = checkpoints
+    return trained
 
 
 def finish_model(
@@ -196,7 +224,7 @@ def finish_model(
     logits in float32 and its metrics; ``seconds`` and ``images`` are those of its training."""
     train_cfg, prune_cfg = settings.training, settings.pruning
     device = next(model.parameters()).device
-    problems = sparsity_problems(model, sparsity, prune_cfg.scope, prune_cfg.prune_final_layer)
+    problems = sparsity_problems(model, sparsity, scope_of(settings.population.method), prune_cfg.prune_final_layer)
     if problems:
         raise RuntimeError(f"pruning to {sparsity} failed: {'; '.join(problems)}")  # a bug, not a user error
     data = load_dataset(settings.data)

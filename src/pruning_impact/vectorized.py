@@ -88,9 +88,9 @@ class GroupedPruner(Pruner):
     """Gradual magnitude pruning of each model of a ``GroupedSmallCNN`` to its own final sparsity: the masks
     of model m are computed from its block of every pruned weight alone (None: a dense model, never masked)."""
 
-    def __init__(self, model: GroupedSmallCNN, schedules: list[PolynomialDecay | None], scope: str, update: str):
+    def __init__(self, model: GroupedSmallCNN, schedules: list[PolynomialDecay | None], method: str, update: str):
         pruning = next(s for s in schedules if s is not None)
-        super().__init__(model, pruning, scope, update, prune_final_layer=False)
+        super().__init__(model, pruning, method, update, prune_final_layer=False)
         self.schedules, self.size = schedules, model.size
 
     @torch.no_grad()
@@ -125,6 +125,16 @@ def train_group(settings: Settings, runs: list[tuple[float, int]], progress: boo
             f"invalid setting training.models_per_step: training models together needs model.arch small-cnn, "
             f"not {settings.model.arch}; set models_per_step to 1"
         )
+    if settings.training.checkpoints and any(sparsity == 0 for sparsity, _ in runs):
+        raise SettingsError(
+            "invalid setting training.models_per_step: checkpoints are kept of dense models trained alone; "
+            "set models_per_step to 1 or training.checkpoints to 0"
+        )
+    if settings.population.method == "random":
+        raise SettingsError(
+            "invalid setting training.models_per_step: random masks are drawn per model when it trains alone; "
+            "set models_per_step to 1 for population.method random"
+        )
     if prune_cfg.prune_final_layer:
         raise SettingsError(
             "invalid setting training.models_per_step: the grouped classifier cannot be pruned; "
@@ -141,7 +151,7 @@ def train_group(settings: Settings, runs: list[tuple[float, int]], progress: boo
     schedules = [pruning_schedule(prune_cfg, s) if s > 0 else None for s, _ in runs]
     pruner = None
     if any(schedules):
-        pruner = GroupedPruner(group, schedules, prune_cfg.scope, prune_cfg.update)
+        pruner = GroupedPruner(group, schedules, settings.population.method, prune_cfg.update)
     optimizer = build_optimizer(group, train_cfg)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=train_cfg.label_smoothing)
     precision = mixed_precision(device, train_cfg.amp)

@@ -1,0 +1,317 @@
+"""Compression methods side by side: populations of other methods made beside the paper's, and the tables
+that compare them against one dense reference at one population size K.
+
+Each method's population (``variant_settings``) shares the paper's population's recipe and its dense
+models (copied, not trained again): a pruning method trains K models at the highest sparsity, a
+quantization method converts the reference's K partners. The comparison reads the dense models from the
+paper's population: the first K are the reference, the next K its partner (a "no compression" row, and
+the pool of every noise floor), the rest are held out and score the exemplar sets; the last few, with
+their checkpoints, give the variance of gradients (VoG). No set is scored by a model that defined it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import store
+from .compression import level_name
+from .disparity import auc, cev_sde, cev_sde_floor, taxicab_scores
+from .errors import SettingsError
+from .executor import ExecutorOptions
+from .pie import modal_labels, pie_noise_floor
+from .provenance import provenance
+from .settings import PRUNING_METHODS, QUANTIZATION_BITS, AnalysisOptions, Settings
+from .stats import class_level_tests, model_accuracies
+
+BOOK_METHODS = ("random", "quantize-fp16", "quantize-int8")  # what ``make book`` compares with magnitude
+BOOK_COMPARISON_SIZE = 5
+VOG_MODELS = 5  # held-out dense models whose checkpoints give VoG
+NO_COMPRESSION = "none (dense partner)"
+SECOND_DENSE = "none (second dense group)"  # only in the overlap table: the floor of two sets' overlap
+TABLES = ("levels", "magnitude_levels", "class_effects", "overlap", "shared", "scores", "class_agreement")
+
+
+def comparison_size(base: Settings, k: int | None = None) -> int:
+    """K of a comparison: ``k``, or the book's (``BOOK_COMPARISON_SIZE``) when that is below the population's."""
+    return k or min(BOOK_COMPARISON_SIZE, base.population.population_size)
+
+
+def variant_settings(base: Settings, method: str, k: int) -> Settings:
+    """The population of ``method`` beside ``base`` at K = ``k``: the highest sparsity for a pruning method,
+    the bit width for a quantization method; dense models: the reference and its partners (2K, copied)."""
+    if method not in PRUNING_METHODS + tuple(QUANTIZATION_BITS):
+        raise SettingsError(
+            f"unknown method {method!r}; choose from {', '.join((*PRUNING_METHODS, *QUANTIZATION_BITS))}"
+        )
+    if 2 * k > base.population.size_at(0.0):
+        raise SettingsError(
+            f"comparing methods at K = {k} needs {2 * k} dense models (a reference and its partners); "
+            f"{base.name} has {base.population.size_at(0.0)}: choose a smaller K"
+        )
+    population = {"method": method, "population_size": k, "dense_population_size": 2 * k}
+    if method in PRUNING_METHODS:
+        population["sparsities"] = (0.0, max(base.population.sparsities))
+    return base.replace(population=population)
+
+
+def compared_levels(base: Settings, methods: tuple[str, ...]) -> list[tuple[str, float]]:
+    """(method, level) of every row of the comparison: the paper's method at its highest sparsity first."""
+    top = max(base.population.sparsities)
+    rows = [("magnitude", top)]
+    for method in methods:
+        bits = QUANTIZATION_BITS.get(method)
+        rows.append((method, float(bits) if bits else top))
+    return rows
+
+
+def train_variants(
+    base: Settings,
+    results_dir: str | Path,
+    methods: tuple[str, ...] = BOOK_METHODS,
+    k: int = BOOK_COMPARISON_SIZE,
+    progress: bool = True,
+    executor: ExecutorOptions = ExecutorOptions(),
+) -> list:
+    """Make every missing model of the methods' populations (the paper's population must be trained)."""
+    from .population import train_population
+
+    store.require_trained(results_dir, base)
+    return [train_population(variant_settings(base, method, k), results_dir, progress, executor) for method in methods]
+
+
+def comparison_key(base: Settings, methods: tuple[str, ...], k: int, options: AnalysisOptions) -> str:
+    text = json.dumps({"methods": methods, "k": k, "options": dataclasses.asdict(options)}, sort_keys=True)
+    return f"k{k}-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _predictions(results_dir, settings: Settings, level: float, k: int | None = None) -> np.ndarray:
+    return store.load_predictions(results_dir, settings, level, k)[0]
+
+
+def _vog_runs(base: Settings, results_dir, k: int) -> list[Path]:
+    """The held-out dense models VoG is computed from: the last ``VOG_MODELS`` (never the reference or its
+    partners), those that keep checkpoints."""
+    pop_dir = store.population_dir(results_dir, base)
+    dense = base.population.size_at(0.0)
+    first = max(2 * k, dense - VOG_MODELS)
+    runs = [store.run_dir(pop_dir, 0.0, i) for i in range(first, dense)]
+    return [run for run in runs if len(store.checkpoint_files(run)) >= 2]
+
+
+def compare(
+    base: Settings,
+    results_dir: str | Path,
+    methods: tuple[str, ...],
+    k: int,
+    options: AnalysisOptions,
+    vog: np.ndarray | None,
+) -> dict[str, pd.DataFrame]:
+    """Every table of the comparison (see ``TABLES``) from stored predictions, and ``vog`` [N] (class
+    standardised; None when no held-out model keeps checkpoints)."""
+    pop_dir = store.population_dir(results_dir, base)
+    names = store.read_population_info(pop_dir)["class_names"]
+    dense, labels = store.load_predictions(results_dir, base, 0.0)
+    num_classes = len(names)
+    reference, partner, held_out = dense[:k], dense[k : 2 * k], dense[2 * k :]
+    held_hits = (held_out == labels).mean(axis=0) if len(held_out) else np.full(len(labels), np.nan)
+
+    groups = {(NO_COMPRESSION, 0.0): partner}
+    for method, level in compared_levels(base, methods):
+        settings = base if method == "magnitude" else variant_settings(base, method, k)
+        groups[(method, level)] = _predictions(results_dir, settings, level, k)
+
+    floor = pie_noise_floor(dense[: 2 * k], k, options.repeats, options.seed)["n_pie"]
+    cev_floor = cev_sde_floor(dense[: 2 * k], labels, num_classes, k, options.repeats, options.seed)
+    rng = np.random.default_rng(options.seed)
+    reference_modes = modal_labels(reference)
+    rows, class_rows, sets, scores = [], [], {}, {"example": np.arange(len(labels)), "label": labels}
+    for (method, level), predictions in groups.items():
+        cie = modal_labels(predictions) != reference_modes
+        sets[(method, level)] = cie
+        taxicab = taxicab_scores(reference, predictions, num_classes)
+        name = level_name(level) if method != NO_COMPRESSION else "dense"
+        scores[f"taxicab {method} {name}"] = taxicab
+        scores[f"cie {method} {name}"] = cie
+        top1 = model_accuracies(predictions, labels)
+        random_sets = [rng.choice(len(labels), int(cie.sum()), replace=False) for _ in range(options.random_samples)]
+        measures = cev_sde(reference, predictions, labels, num_classes)
+        row = {
+            "method": method,
+            "level": level,
+            "level_name": name,
+            "k": len(predictions),
+            "top1_mean": float(top1.mean()),
+            "top1_std": float(top1.std(ddof=1)) if len(top1) > 1 else np.nan,
+            "n_cie": int(cie.sum()),
+            "cie_floor_mean": float(floor.mean()),
+            "cie_floor_p975": float(np.quantile(floor, 0.975)),
+            **measures,
+            "cev_floor_mean": float(cev_floor["cev"].mean()),
+            "cev_floor_p975": float(cev_floor["cev"].quantile(0.975)),
+            "sde_floor_mean": float(cev_floor["sde"].mean()),
+            "sde_floor_p975": float(cev_floor["sde"].quantile(0.975)),
+            "held_out_models": len(held_out),
+            "held_out_top1_cie": float(held_hits[cie].mean()) if cie.any() else np.nan,
+            "held_out_top1_random": float(np.mean([held_hits[s].mean() for s in random_sets])) if cie.any() else np.nan,
+            # a quantized model i against the dense model it was made from (partner i): what quantization changed
+            "agreement_with_source": float((predictions == partner).mean()) if method in QUANTIZATION_BITS else np.nan,
+            "taxicab_mean": float(taxicab.mean()),
+            "taxicab_auc_cie": auc(taxicab, cie),
+            "vog_auc_cie": auc(vog, cie) if vog is not None else np.nan,
+        }
+        for correction in (None, options.correction) if options.correction else (None,):
+            tests = class_level_tests(
+                reference, predictions, labels, num_classes, options.alpha, correction, names, options.shift
+            )
+            label = correction or "none"
+            row[f"n_significant_{label}"] = int(tests["significant"].sum())
+            row[f"n_decrease_{label}"] = int((tests["significant"] & (tests["normalized_recall_difference"] < 0)).sum())
+            row[f"n_increase_{label}"] = int((tests["significant"] & (tests["normalized_recall_difference"] > 0)).sum())
+            class_rows.append(tests.assign(method=method, level=level, level_name=name))
+        rows.append(row)
+    if vog is not None:
+        scores["vog"] = vog
+
+    overlap = [_overlap(a, set_a, b, set_b) for (a, set_a), (b, set_b) in combinations(sets.items(), 2)]
+    if len(dense) >= 3 * k:  # the overlap of two sets no compression made: two dense groups against the reference
+        second = modal_labels(dense[2 * k : 3 * k]) != reference_modes
+        overlap.append(_overlap((NO_COMPRESSION, 0.0), sets[(NO_COMPRESSION, 0.0)], (SECOND_DENSE, 0.0), second))
+    compressed = [cie for key, cie in sets.items() if key[0] != NO_COMPRESSION]
+    every, none = np.logical_and.reduce(compressed), ~np.logical_or.reduce(compressed)
+    shared = pd.DataFrame(
+        [
+            {
+                "images": subset,
+                "n": int(mask.sum()),
+                "expected_if_independent": expected,
+                "held_out_top1": float(held_hits[mask].mean()) if mask.any() else np.nan,
+            }
+            for subset, mask, expected in (
+                ("in every method's set", every, float(len(labels) * np.prod([c.mean() for c in compressed]))),
+                ("in no method's set", none, float(len(labels) * np.prod([1 - c.mean() for c in compressed]))),
+                ("all test images", np.ones(len(labels), bool), float(len(labels))),
+            )
+        ]
+    )
+    sparsity_rows = []
+    for level in sorted(base.population.compressed_levels):
+        predictions = _predictions(results_dir, base, level, k)
+        sparsity_rows.append(
+            {
+                "sparsity": level,
+                "n_cie": int((modal_labels(predictions) != reference_modes).sum()),
+                **cev_sde(reference, predictions, labels, num_classes),
+            }
+        )
+    tables = {
+        "magnitude_levels": pd.DataFrame(sparsity_rows),
+        "shared": shared,
+        "levels": pd.DataFrame(rows),
+        "class_effects": pd.concat(class_rows, ignore_index=True),
+        "overlap": pd.DataFrame(overlap),
+        "scores": pd.DataFrame(scores),
+    }
+    tables["class_agreement"] = class_agreement(tables["class_effects"], options)
+    return tables
+
+
+def _overlap(a: tuple[str, float], set_a: np.ndarray, b: tuple[str, float], set_b: np.ndarray) -> dict:
+    """How much two exemplar sets share: counts, Jaccard index, and what independent sets would share."""
+    union = (set_a | set_b).sum()
+    return {
+        "method_a": a[0],
+        "level_a": a[1],
+        "method_b": b[0],
+        "level_b": b[1],
+        "n_a": int(set_a.sum()),
+        "n_b": int(set_b.sum()),
+        "n_both": int((set_a & set_b).sum()),
+        "jaccard": float((set_a & set_b).sum() / union) if union else np.nan,
+        "expected_both": float(set_a.mean() * set_b.mean() * len(set_a)),  # independent sets of these sizes
+    }
+
+
+def class_agreement(class_effects: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """For each compressed row against the paper's method: the correlation of their per-class normalized
+    differences, and how many classes both find significant in the same direction (uncorrected tests)."""
+    tests = class_effects[class_effects["correction"] == "none"]
+    magnitude = tests[tests["method"] == "magnitude"].set_index("class")
+    rows = []
+    for (method, level), group in tests.groupby(["method", "level"], sort=False):
+        if method == "magnitude":
+            continue
+        other = group.set_index("class")
+        both = magnitude["significant"] & other["significant"]
+        same_sign = np.sign(magnitude["normalized_recall_difference"]) == np.sign(other["normalized_recall_difference"])
+        rows.append(
+            {
+                "method": method,
+                "level": level,
+                "level_name": group["level_name"].iloc[0],
+                "correlation": float(
+                    np.corrcoef(magnitude["normalized_recall_difference"], other["normalized_recall_difference"])[0, 1]
+                ),
+                "n_significant_magnitude": int(magnitude["significant"].sum()),
+                "n_significant_other": int(other["significant"].sum()),
+                "n_same_direction": int((both & same_sign).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _inputs(base: Settings, results_dir, methods, k, options) -> dict:
+    pop_dir = store.population_dir(results_dir, base)
+    runs = [store.run_dir(pop_dir, 0.0, i) for i in range(base.population.size_at(0.0))]
+    runs += [store.run_dir(pop_dir, max(base.population.sparsities), i) for i in range(k)]
+    for method in methods:
+        settings = variant_settings(base, method, k)
+        variant_dir = store.population_dir(results_dir, settings)
+        runs += [
+            store.run_dir(variant_dir, level, i) for level in settings.population.compressed_levels for i in range(k)
+        ]
+    from . import disparity, vog
+    from .analysis import code_digest
+
+    digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in (__file__, disparity.__file__, vog.__file__)))
+    return {
+        "key": comparison_key(base, methods, k, options),
+        "runs": store.fingerprint(runs),
+        "code": code_digest() + digest.hexdigest()[:12],
+    }
+
+
+def run_comparison(
+    base: Settings,
+    results_dir: str | Path,
+    methods: tuple[str, ...] = BOOK_METHODS,
+    k: int = BOOK_COMPARISON_SIZE,
+    options: AnalysisOptions = AnalysisOptions(),
+    progress: bool = False,
+) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The comparison tables of the trained methods' populations: read when fresh, else computed (VoG
+    included, from the held-out dense models' checkpoints) and written with settings and provenance."""
+    pop_dir = store.population_dir(results_dir, base)
+    folder = store.methods_dir(pop_dir, comparison_key(base, methods, k, options))
+    for method in methods:
+        store.require_trained(results_dir, variant_settings(base, method, k))
+
+    def compute() -> dict[str, pd.DataFrame]:
+        vog = None
+        runs = _vog_runs(base, results_dir, k)
+        if runs:
+            from .data import load_dataset
+            from .train import resolve_device
+            from .vog import vog_scores
+
+            vog = vog_scores(base, runs, load_dataset(base.data), resolve_device(base.training.device), progress)[1]
+        return compare(base, results_dir, methods, k, options, vog)
+
+    record = {"settings": base.to_dict(), "methods": list(methods), "k": k, "provenance": provenance()}
+    return folder, store.cached_tables(folder, _inputs(base, results_dir, methods, k, options), compute, record)

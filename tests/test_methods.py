@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from pruning_impact import store
+from pruning_impact.cli import main
+from pruning_impact.errors import SettingsError
+from pruning_impact.methods import NO_COMPRESSION, SECOND_DENSE, run_comparison, train_variants, variant_settings
+
+METHODS = ("random", "quantize-int8")
+
+
+@pytest.fixture(scope="module")
+def comparison(smoke_population):
+    results, settings = smoke_population
+    train_variants(settings, results, METHODS, 3, progress=False)
+    folder, tables = run_comparison(settings, results, METHODS, 3)
+    return results, settings, folder, tables
+
+
+def test_variant_settings(smoke_settings):
+    random = variant_settings(smoke_settings, "random", 3)
+    assert random.population.levels == (0.0, 0.9) and random.population.size_at(0.0) == 6
+    assert variant_settings(smoke_settings, "quantize-fp16", 3).population.levels == (0.0, 16.0)
+    with pytest.raises(SettingsError, match="needs 10 dense models"):
+        variant_settings(smoke_settings, "random", 5)
+
+
+def test_comparison_rows_and_what_they_are_scored_with(comparison):
+    results, settings, folder, tables = comparison
+    levels = tables["levels"].set_index("method")
+    assert list(levels.index) == [NO_COMPRESSION, "magnitude", *METHODS]
+    assert (levels["k"] == 3).all()
+    assert (levels["held_out_models"] == 3).all()  # 9 dense: reference 3, partners 3, held out 3
+    # the partners are the quantized models' sources: they agree on most images, and find the same few exemplars
+    assert levels.loc["quantize-int8", "agreement_with_source"] >= 0.95
+    assert np.isnan(levels.loc["random", "agreement_with_source"])
+    # at 90% sparsity the pruning methods change far more modal labels than the floor; the taxicab score ranks
+    # those exemplars first, as the PIE flag is its threshold case
+    for method in ("magnitude", "random"):
+        assert levels.loc[method, "n_cie"] > levels.loc[method, "cie_floor_p975"]
+        assert levels.loc[method, "taxicab_auc_cie"] > 0.8
+        assert levels.loc[method, "cev"] > levels.loc[method, "cev_floor_p975"]
+    assert np.isfinite(levels["vog_auc_cie"]).all()  # the held-out models keep checkpoints in the smoke profile
+    overlap = tables["overlap"]
+    assert (overlap["method_b"] == SECOND_DENSE).sum() == 1
+    assert ((overlap["jaccard"] >= 0) & (overlap["jaccard"] <= 1)).all()
+    effects = tables["class_effects"]
+    assert set(effects["method"]) == set(levels.index) and len(effects) == len(levels) * 10 * 2
+
+
+def test_comparison_is_read_back_when_fresh_and_made_again_when_a_model_changes(comparison):
+    results, settings, folder, tables = comparison
+    again_folder, again = run_comparison(settings, results, METHODS, 3)
+    assert again_folder == folder and again["levels"].equals(tables["levels"])
+    run = store.run_dir(store.population_dir(results, variant_settings(settings, "random", 3)), 0.9, 0)
+    assert store.is_finished(folder)
+    store.clear(run)
+    with pytest.raises(Exception, match="random|trained"):
+        run_comparison(settings, results, METHODS, 3)
+    train_variants(settings, results, ("random",), 3, progress=False)
+    assert run_comparison(settings, results, METHODS, 3)[1]["levels"].equals(tables["levels"])  # same seed, same model
+
+
+def test_compare_command(comparison, capsys):
+    results, settings, _, _ = comparison
+    code = main(
+        [
+            "compare",
+            "--profile",
+            "smoke",
+            "--results",
+            str(results),
+            "--methods",
+            *METHODS,
+            "--comparison-k",
+            "3",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "quantize-int8" in out and "K = 3" in out
+    code = main(["compare", "--profile", "smoke", "--results", str(results), "--comparison-k", "5", "--quiet"])
+    assert code == 2 and "choose a smaller K" in capsys.readouterr().err
