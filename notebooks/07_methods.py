@@ -56,6 +56,7 @@ comparison_size = None  # type: int|None  K models per method in the comparison,
 # %% tags=["hide-input"]
 from pruning_impact import plots
 from pruning_impact.book import open_chapter
+from pruning_impact.methods import NO_COMPRESSION
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -122,31 +123,27 @@ chapter.show_table(
 # The paper's class test (Welch's t-test on mean-shifted class accuracy, uncorrected, as in
 # {doc}`02_class_impact`) runs for every method against the same reference
 # ({numref}`fig-methods-classes`). Magnitude pruning changes {glue:text}`n_sig_magnitude` classes
-# significantly; random pruning at the same sparsity {glue:text}`n_sig_random`; the "none" row, where
-# nothing was compressed, {glue:text}`n_sig_none`. Across classes, the per-class differences of random
-# and magnitude pruning correlate at r = {glue:text}`r_random:.2f`, and {glue:text}`same_random` classes are
-# significant for both in the same direction: {glue:text}`random_reading`.
+# significantly; the "none" row, where nothing was compressed, {glue:text}`n_sig_none`.
+# {glue:text}`random_sentence`
 
 # %% tags=["hide-input"]
 significant = dict(zip(levels["method"], levels["n_significant_none"]))
 chapter.glue("n_sig_magnitude", int(significant["magnitude"]))
 chapter.glue("n_sig_none", int(dense_row["n_significant_none"]))
-random_rows = agreement[agreement["method"] == "random"]
-if len(random_rows):
-    r = random_rows.iloc[0]
-    chapter.glue("n_sig_random", int(significant["random"]))
-    chapter.glue("r_random", r["correlation"])
-    chapter.glue("same_random", int(r["n_same_direction"]))
+correlation = agreement.set_index("method")
+if "random" in correlation.index:
+    r = correlation.loc["random"]
     chapter.glue(
-        "random_reading",
-        "random masks move the same classes the same way as magnitude masks"
-        if r["correlation"] > 0.5
-        else "random masks move other classes than magnitude masks do",
+        "random_sentence",
+        f"Random pruning at the same sparsity changes {int(significant['random'])}. Across classes, the "
+        f"per-class differences of random and magnitude pruning correlate at r = {r['correlation']:.2f}, and "
+        f"{int(r['n_same_direction'])} classes are significant for both in the same direction. Every row is "
+        "measured against the same reference, whose own noise they share: the 'none' row's differences "
+        f"correlate with magnitude pruning's at r = {correlation.loc[NO_COMPRESSION, 'correlation']:.2f}, the "
+        "value to read the other against.",
     )
 else:
-    for name in ("n_sig_random", "r_random", "same_random"):
-        chapter.glue(name, float("nan"))
-    chapter.glue("random_reading", "random pruning was not among the methods compared")
+    chapter.glue("random_sentence", "Random pruning is not among the methods compared here (parameter methods).")
 fig = plots.methods_class_figure(class_effects)
 chapter.show_figure(
     fig,
@@ -196,6 +193,23 @@ chapter.show_figure(
     + " "
     + at_k,
 )
+chapter.show_table(
+    levels[["method", "level_name", "cev", "cev_floor_p975", "sde", "sde_floor_p975", "undefined_classes"]].rename(
+        columns={
+            "level_name": "level",
+            "cev": "CEV",
+            "cev_floor_p975": "CEV floor (97.5th pct)",
+            "sde": "SDE",
+            "sde_floor_p975": "SDE floor (97.5th pct)",
+            "undefined_classes": "classes left out",
+        }
+    ),
+    "tab-methods-measures",
+    "CEV and SDE of each row against the dense reference, beside the 97.5th percentile of each over random "
+    "splits of the reference's pool into two dense groups, and the classes left out of both (a dense error "
+    "rate of zero makes their relative change undefined)." + " " + at_k,
+    digits=3,
+)
 
 # %% [markdown]
 # ## Compression Identified Exemplars
@@ -232,22 +246,34 @@ chapter.show_table(
 )
 
 # %% [markdown]
-# **Do the same hard images keep appearing?** {glue:text}`n_every` images are exemplars of every
-# compressed row ({glue:text}`expected_every:.2f` expected if the sets were independent). The
-# {glue:text}`k_held` held-out dense models, which defined none of these sets, score
-# {glue:text}`held_every:.1f`% on them, against {glue:text}`held_all:.1f`% on the whole test set
+# **Do the same hard images keep appearing?** The pruning methods' models are trained independently of
+# each other and of the reference, so the images in all their exemplar sets are found again and again
+# (the quantized rows are left out: they are the partners converted). {glue:text}`shared_sentence`
 # ({numref}`tab-methods-shared`, {numref}`tab-methods-hardness`).
 
 # %% tags=["hide-input"]
-chapter.glue("n_every", int(shared["n"].iloc[0]))
-chapter.glue("expected_every", shared["expected_if_independent"].iloc[0])
-chapter.glue("held_every", 100 * shared["held_out_top1"].iloc[0])
-chapter.glue("held_all", 100 * shared["held_out_top1"].iloc[-1])
+by_name = shared.set_index("images")
+every = by_name.iloc[0]
+sentence = (
+    f"{int(every['n'])} images are exemplars of every pruning method "
+    f"({every['expected_if_independent']:.1f} expected if the sets were independent); the held-out dense "
+    f"models, which defined none of these sets, score {100 * every['held_out_top1']:.1f}% on them, against "
+    f"{100 * by_name.loc['all test images', 'held_out_top1']:.1f}% on the whole test set."
+)
+if "in both sets made without compression" in by_name.index:
+    floor_row = by_name.loc["in both sets made without compression"]
+    sentence += (
+        f" The floor: the two sets made without compression (the partners' and a second dense group's) share "
+        f"{int(floor_row['n'])} images ({floor_row['expected_if_independent']:.1f} expected), on which the held-out "
+        f"models score {100 * floor_row['held_out_top1']:.1f}%."
+    )
+chapter.glue("shared_sentence", sentence)
 chapter.show_table(
     shared.rename(columns={"expected_if_independent": "expected if independent", "held_out_top1": "held-out top-1"}),
     "tab-methods-shared",
-    "Images in the exemplar set of every compressed row, in none of them, and all test images: how many, "
-    "how many independent sets would give, and the top-1 of the held-out dense models on them." + " " + at_k,
+    "Images in the exemplar set of every pruning method, in both sets made without compression (the floor), "
+    "and all test images: the sets intersected, how many images, how many independent sets of these sizes "
+    "would share, and the top-1 of the held-out dense models on them." + " " + at_k,
     digits=3,
 )
 view = levels[["method", "level_name", "n_cie", "held_out_top1_cie", "held_out_top1_random"]].rename(
@@ -274,7 +300,10 @@ chapter.show_table(
 # alike, 2 when they share no label. The flag is the case where the distributions differ enough to
 # move the most frequent label. At {glue:text}`top_t` sparsity the score ranks magnitude pruning's
 # exemplars above the other images with an AUC of {glue:text}`taxicab_auc:.3f` (1: every exemplar above
-# every other image; 0.5: chance), left panel of {numref}`fig-methods-scores`.
+# every other image; 0.5: chance), left panel of {numref}`fig-methods-scores`. Flag and score come from
+# the same predictions, so this AUC says how closely the flag follows the score, not that either finds
+# anything: for the "none" row, where nothing was compressed, it is {glue:text}`taxicab_auc_none:.3f`.
+# What the score adds is an order within and around the set.
 #
 # Agarwal et al.'s variance of gradients (VoG) asks how much the gradient of an image's true-class
 # score with respect to its pixels changes over training, from checkpoints of dense models alone.
@@ -282,6 +311,7 @@ chapter.show_table(
 
 # %% tags=["hide-input"]
 chapter.glue("taxicab_auc", magnitude["taxicab_auc_cie"])
+chapter.glue("taxicab_auc_none", dense_row["taxicab_auc_cie"])
 top_name = magnitude["level_name"]
 has_vog = "vog" in scores
 if has_vog:
@@ -299,13 +329,15 @@ if has_vog:
     chapter.glue(
         "vog_sentence",
         f"From the checkpoints of held-out dense models, VoG ranks magnitude pruning's exemplars with an AUC of "
-        f"{vog_auc:.3f}: they tend to have {direction} (right panel; the other rows: {others}).",
+        f"{vog_auc:.3f} (Mann-Whitney p = {magnitude['vog_p']:.2g}): they tend to have {direction} (right "
+        f"panel). The other rows: {others}; the 'none' row, images two dense groups disagree on: "
+        f"{dense_row['vog_auc_cie']:.3f}.",
     )
 else:
     chapter.glue(
         "vog_sentence",
-        "None of the held-out dense models of this population keeps checkpoints (training.checkpoints is 0 in "
-        "its profile), so VoG is not computed here.",
+        "No held-out dense model of this population keeps two or more checkpoints (training.checkpoints), so VoG "
+        "is not computed here.",
     )
 fig = plots.taxicab_figure(
     scores, f"taxicab magnitude {top_name}", f"cie magnitude {top_name}", "vog" if has_vog else None
@@ -350,8 +382,9 @@ for bits in ("fp16", "int8"):
 # :::{solution} ex-methods-bits
 # :class: dropdown
 # Fewer bits round more, so int8 is expected to move more labels than float16. But both rows start from
-# the reference's partners, whose own exemplar count is the "none" row's: quantization can only add
-# the images it changes on top of that. Here float16 gives {glue:text}`sol_cie_fp16` exemplars and
+# the reference's partners, whose own exemplar count is the "none" row's: quantization changes the
+# partners' labels on a few images, which can move their modal label towards the reference's as well as
+# away from it. Here float16 gives {glue:text}`sol_cie_fp16` exemplars and
 # int8 {glue:text}`sol_cie_int8`, against {glue:text}`n_cie_none` for the "none" row; a float16 model
 # gives its dense model's label on {glue:text}`sol_agree_fp16` of the test images, an int8 model on
 # {glue:text}`sol_agree_int8`.
@@ -365,7 +398,8 @@ for bits in ("fp16", "int8"):
 # :::
 
 # %% tags=["solution", "remove-input"]
-hardest = compressed.loc[compressed["held_out_top1_cie"].idxmin()]
+scored = compressed.dropna(subset=["held_out_top1_cie"])
+hardest = scored.loc[scored["held_out_top1_cie"].idxmin()] if len(scored) else compressed.iloc[0]
 chapter.glue("sol_hardest", plots.row_label(hardest["method"], hardest["level_name"]))
 chapter.glue("sol_hardest_top1", 100 * hardest["held_out_top1_cie"])
 chapter.glue("sol_none_top1", 100 * dense_row["held_out_top1_cie"])
@@ -393,6 +427,7 @@ chapter.glue("sol_hardest_gap", 100 * (hardest["held_out_top1_cie"] - dense_row[
 # papermill notebooks/07_methods.ipynb out.ipynb -p methods "magnitude-global random quantize-int8" -p comparison_size 20
 # ```
 #
-# Any single population of another method runs through every chapter's analysis too:
-# `pruning-impact train --method random` then `pruning-impact analyze --method random` (a quantized
-# population's levels are the dense models and the bit width).
+# A single population of another method runs through the command-line analysis and robustness
+# evaluation too: `pruning-impact train --method random`, then `pruning-impact analyze --method random`
+# or `pruning-impact robustness --method random` (a quantized population's levels are the dense models
+# and the bit width; an attack on a quantized model follows its float model's gradients).

@@ -73,6 +73,20 @@ def test_random_masks_are_nested_and_follow_the_fixed_scores_not_the_weights():
     assert torch.equal(again[2].weight != 0, model[2].weight != 0)  # the seed fixes the masks
 
 
+def test_random_scores_do_not_follow_the_initial_weights_drawn_from_the_same_seed():
+    # train_model seeds torch with the model's seed before building it; the scores must not replay that stream
+    for seed in (0, 7):
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.Flatten(), nn.Linear(32, 16), nn.Linear(16, 3))
+        initial = model[0].weight.detach().clone().flatten()
+        pruner = Pruner(model, PolynomialDecay(0.0, 0.9, 0, 1, 1), "random", seed=seed)
+        scores = pruner.scores()["0"].flatten()
+        assert abs(np.corrcoef(initial.numpy(), scores.numpy())[0, 1]) < 0.2
+        pruner.step(1)
+        kept = initial[pruner.masks()["0"].flatten()]
+        assert (kept < 0).any() and (kept > 0).any()  # not the largest initial weights
+
+
 def test_unknown_pruning_method_refused():
     with pytest.raises(ValueError, match="quantize-int8"):
         Pruner(small_model(), PolynomialDecay(0, 0.5, 0, 10, 1), "quantize-int8")
@@ -93,12 +107,19 @@ def test_default_method_keeps_every_existing_folder_name():
     assert len(names) == 2 and "smoke-7309321f69" not in names
 
 
-def test_settings_saved_with_the_old_scope_field_load_as_the_method():
-    saved = get_profile("smoke").to_dict()
+def test_settings_saved_with_the_old_scope_field_load_as_the_method_and_keep_their_folder():
+    smoke = get_profile("smoke")
+    saved = smoke.to_dict()
     saved["pruning"]["scope"] = "global"
-    assert Settings.from_dict(saved).population.method == "magnitude-global"
+    loaded = Settings.from_dict(saved)
+    assert loaded.population.method == "magnitude-global"
+    # the folder it was trained in: named by the hash of pruning.scope = global, as before methods existed
+    assert loaded.hashed_fields() == {**smoke.hashed_fields(), "pruning.scope": "global"}
     saved["pruning"]["scope"] = "layer"
     assert Settings.from_dict(saved).population.method == "magnitude"
+    saved["pruning"]["scope"] = "filter"
+    with pytest.raises(SettingsError, match="pruning.scope"):
+        Settings.from_dict(saved)
 
 
 def test_unknown_method_names_the_setting():

@@ -3,7 +3,7 @@ import pytest
 
 from pruning_impact import store
 from pruning_impact.cli import main
-from pruning_impact.errors import SettingsError
+from pruning_impact.errors import MissingResultsError, SettingsError
 from pruning_impact.methods import NO_COMPRESSION, SECOND_DENSE, run_comparison, train_variants, variant_settings
 
 METHODS = ("random", "quantize-int8")
@@ -12,8 +12,8 @@ METHODS = ("random", "quantize-int8")
 @pytest.fixture(scope="module")
 def comparison(smoke_population):
     results, settings = smoke_population
-    train_variants(settings, results, METHODS, 3, progress=False)
-    folder, tables = run_comparison(settings, results, METHODS, 3)
+    train_variants(settings, results, METHODS, 2, progress=False)
+    folder, tables = run_comparison(settings, results, METHODS, 2)
     return results, settings, folder, tables
 
 
@@ -21,16 +21,19 @@ def test_variant_settings(smoke_settings):
     random = variant_settings(smoke_settings, "random", 3)
     assert random.population.levels == (0.0, 0.9) and random.population.size_at(0.0) == 6
     assert variant_settings(smoke_settings, "quantize-fp16", 3).population.levels == (0.0, 16.0)
-    with pytest.raises(SettingsError, match="needs 10 dense models"):
-        variant_settings(smoke_settings, "random", 5)
+    with pytest.raises(SettingsError, match="choose a smaller K"):
+        variant_settings(smoke_settings, "random", 5)  # 9 dense models, K = 3
+    with pytest.raises(SettingsError, match="at least 2K"):
+        smoke_settings.replace(population={"method": "quantize-int8", "dense_population_size": 5})
 
 
 def test_comparison_rows_and_what_they_are_scored_with(comparison):
     results, settings, folder, tables = comparison
     levels = tables["levels"].set_index("method")
     assert list(levels.index) == [NO_COMPRESSION, "magnitude", *METHODS]
-    assert (levels["k"] == 3).all()
-    assert (levels["held_out_models"] == 3).all()  # 9 dense: reference 3, partners 3, held out 3
+    assert (levels["k"] == 2).all()
+    # 9 dense: reference 2, partners 2, a second dense group 2 (the overlap's floor), 3 held out to score
+    assert (levels["held_out_models"] == 3).all()
     # the partners are the quantized models' sources: they agree on most images, and find the same few exemplars
     assert levels.loc["quantize-int8", "agreement_with_source"] >= 0.95
     assert np.isnan(levels.loc["random", "agreement_with_source"])
@@ -46,19 +49,28 @@ def test_comparison_rows_and_what_they_are_scored_with(comparison):
     assert ((overlap["jaccard"] >= 0) & (overlap["jaccard"] <= 1)).all()
     effects = tables["class_effects"]
     assert set(effects["method"]) == set(levels.index) and len(effects) == len(levels) * 10 * 2
+    shared = tables["shared"].set_index("images")
+    assert list(shared.index) == [
+        "in every pruning method's set",
+        "in both sets made without compression",
+        "all test images",
+    ]
+    assert shared["sets"].tolist() == [2, 2, 0]  # magnitude and random; the quantized rows are the partners converted
+    sparsity = tables["magnitude_levels"]
+    assert sparsity["sparsity"].tolist() == [0.5, 0.9] and (sparsity["cev"] >= 0).all()
 
 
 def test_comparison_is_read_back_when_fresh_and_made_again_when_a_model_changes(comparison):
     results, settings, folder, tables = comparison
-    again_folder, again = run_comparison(settings, results, METHODS, 3)
+    again_folder, again = run_comparison(settings, results, METHODS, 2)
     assert again_folder == folder and again["levels"].equals(tables["levels"])
-    run = store.run_dir(store.population_dir(results, variant_settings(settings, "random", 3)), 0.9, 0)
+    run = store.run_dir(store.population_dir(results, variant_settings(settings, "random", 2)), 0.9, 0)
     assert store.is_finished(folder)
     store.clear(run)
-    with pytest.raises(Exception, match="random|trained"):
-        run_comparison(settings, results, METHODS, 3)
-    train_variants(settings, results, ("random",), 3, progress=False)
-    assert run_comparison(settings, results, METHODS, 3)[1]["levels"].equals(tables["levels"])  # same seed, same model
+    with pytest.raises(MissingResultsError, match="random"):
+        run_comparison(settings, results, METHODS, 2)
+    train_variants(settings, results, ("random",), 2, progress=False)
+    assert run_comparison(settings, results, METHODS, 2)[1]["levels"].equals(tables["levels"])  # same seed, same model
 
 
 def test_compare_command(comparison, capsys):
@@ -73,11 +85,11 @@ def test_compare_command(comparison, capsys):
             "--methods",
             *METHODS,
             "--comparison-k",
-            "3",
+            "2",
             "--quiet",
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "quantize-int8" in out and "K = 3" in out
+    assert code == 0 and "quantize-int8" in out and "K = 2" in out
     code = main(["compare", "--profile", "smoke", "--results", str(results), "--comparison-k", "5", "--quiet"])
     assert code == 2 and "choose a smaller K" in capsys.readouterr().err

@@ -26,9 +26,11 @@ def test_dense_runs_keep_their_checkpoints(smoke_population):
     assert [f.name for f in store.checkpoint_files(dense)] == [store.checkpoint_name(s) for s in (50, 100, 150)]
     assert store.checkpoint_files(sparse) == []
     # asking for more checkpoints than a run keeps makes it unfinished (trained again), nothing else does
-    assert run_finished(settings, dense, 0.0)
-    assert not run_finished(settings.replace(training={"checkpoints": 5}), dense, 0.0)
-    assert run_finished(settings.replace(training={"checkpoints": 5}), sparse, 0.9)
+    assert run_finished(settings, 0.0, 0, pop_dir)
+    assert not run_finished(settings.replace(training={"checkpoints": 5}), 0.0, 0, pop_dir)
+    assert run_finished(settings.replace(training={"checkpoints": 5}), 0.9, 0, pop_dir)
+    # a run trained from another seed than the population gives it is not the population's: trained again
+    assert not run_finished(settings.replace(population={"seed": 1}), 0.9, 0, pop_dir)
     # the last checkpoint is the finished model
     last = torch.load(store.checkpoint_files(dense)[-1], weights_only=True)
     final = torch.load(store.model_file(dense), weights_only=True)

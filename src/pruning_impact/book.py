@@ -42,7 +42,7 @@ from .parameters import (
     read_parameters,
 )
 from .parameters import resolve as resolve_parameters
-from .profiles import resolve_settings
+from .profiles import command_line, resolve_settings
 from .provenance import machine, package_digest
 from .settings import AnalysisOptions, RobustnessOptions, Settings, flag
 from .simulation import BOOK_SIMULATIONS, run_calibration
@@ -112,8 +112,7 @@ class Chapter:
         for method in methods:
             variant = variant_settings(self.settings, method, k)
             if not fully_trained(self.results_dir, variant):
-                command = f"pruning-impact compare --profile {self.settings.profile} --results {self.results_dir}"
-                command += f" --methods {' '.join(methods)} --comparison-k {k}"
+                command = compare_command(self.settings, self.results_dir, methods, k)
                 raise ParameterError(f"notebook parameter methods: {method} is not trained at K = {k}; run: {command}")
         return methods, k, run_comparison(self.settings, self.results_dir, methods, k, self.analysis_options)[1]
 
@@ -382,6 +381,11 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], inp
     return True
 
 
+def compare_command(settings: Settings, results_dir: Path, methods: tuple[str, ...], k: int) -> str:
+    """The command that trains the methods' populations beside ``settings``' and compares them."""
+    return f"{command_line('compare', settings, results_dir)} --methods {' '.join(methods)} --comparison-k {k}"
+
+
 def fully_trained(results_dir: Path, settings: Settings) -> bool:
     """Whether every model of the population is trained."""
     counts = store.trained_counts(store.population_dir(results_dir, settings), settings)
@@ -544,8 +548,8 @@ def build_book(
     if not train and untrained:
         raise BookError(
             f"the methods chapter needs populations of {', '.join(untrained)}, not trained, and --no-train was "
-            f"given: make them (a few minutes on a CPU) with pruning-impact compare --profile {profile} "
-            f"--results {results_dir}"
+            f"given: make them (a minute on a CPU for the default profile) with "
+            f"{compare_command(settings, results_dir, BOOK_METHODS, comparison_k)}"
         )
     if not train and not fully_trained(results_dir, classroom):
         raise BookError(

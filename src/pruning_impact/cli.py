@@ -301,7 +301,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     columns = ["method", "level_name", "top1_mean", "n_significant_none", "n_cie", "cie_floor_p975", "cev", "sde"]
     columns += ["cev_floor_p975", "held_out_top1_cie", "held_out_top1_random", "vog_auc_cie"]
     print(f"Compression methods against {settings.name}'s dense reference, K = {k} models each:")
-    print(tables["levels"][columns].round(4).to_string(index=False))
+    print(tables["levels"][columns].round(4).to_string(index=False, line_width=200))
     print(f"Tables in {folder}")
     return 0
 

@@ -11,6 +11,7 @@ converts, so prediction, the analysis and the robustness evaluation treat every 
 from __future__ import annotations
 
 import copy
+import hashlib
 import warnings
 from collections.abc import Iterable
 
@@ -39,6 +40,12 @@ def level_name(level: float) -> str:
     if level >= 1:
         return BIT_NAMES.get(int(level), f"{int(level)}-bit")
     return f"{100 * level:.4g}%"
+
+
+def mask_seed(seed: int) -> int:
+    """The seed of a model's random mask scores, derived from its own seed but not equal to it: the model's
+    weights are drawn from ``seed`` too, and scores from the same stream would follow the initial weights."""
+    return int(hashlib.sha256(f"{seed}/random-mask".encode()).hexdigest()[:8], 16)
 
 
 def random_scores(weights: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -56,7 +56,8 @@ def cev_sde(dense, compressed, labels, num_classes: int) -> dict[str, float]:
     defined = np.isfinite(fpr) & np.isfinite(fnr)
     fpr, fnr = fpr[defined], fnr[defined]
     if not len(fpr):
-        return {"cev": np.nan, "sde": np.nan, "mean_dfpr": np.nan, "mean_dfnr": np.nan, "undefined_classes": 0}
+        undefined = int((~defined).sum())
+        return {"cev": np.nan, "sde": np.nan, "mean_dfpr": np.nan, "mean_dfnr": np.nan, "undefined_classes": undefined}
     return {
         "cev": float(np.mean((fpr - fpr.mean()) ** 2 + (fnr - fnr.mean()) ** 2)),
         "sde": float(np.mean(np.abs(fnr - fpr))),
@@ -118,3 +119,12 @@ def auc(scores, members) -> float:
         return np.nan
     ranks = sps.rankdata(scores)
     return float((ranks[members].sum() - n_in * (n_in + 1) / 2) / (n_in * n_out))
+
+
+def rank_p_value(scores, members) -> float:
+    """Two-sided p-value of the Mann-Whitney U test behind ``auc``: could the members' scores and the others'
+    come from one distribution? (NaN when either group is empty.)"""
+    scores, members = np.asarray(scores, float), np.asarray(members, bool)
+    if not members.any() or members.all():
+        return np.nan
+    return float(sps.mannwhitneyu(scores[members], scores[~members], alternative="two-sided").pvalue)

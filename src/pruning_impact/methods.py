@@ -4,9 +4,12 @@ that compare them against one dense reference at one population size K.
 Each method's population (``variant_settings``) shares the paper's population's recipe and its dense
 models (copied, not trained again): a pruning method trains K models at the highest sparsity, a
 quantization method converts the reference's K partners. The comparison reads the dense models from the
-paper's population: the first K are the reference, the next K its partner (a "no compression" row, and
-the pool of every noise floor), the rest are held out and score the exemplar sets; the last few, with
-their checkpoints, give the variance of gradients (VoG). No set is scored by a model that defined it.
+paper's population: the first K are the reference, the next K its partners (a "no compression" row, and
+the pool of every noise floor), the next K (when more remain) a second dense group whose disagreement set
+gives the floor of the sets' overlap, and the rest are held out and score the exemplar sets; the last
+few, with their checkpoints, give the variance of gradients (VoG). No set is scored by a model that
+defined it. Seeds differ between methods (``population.model_seed``), so two methods' models are as
+independent as two dense groups.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 
 from . import store
 from .compression import level_name
-from .disparity import auc, cev_sde, cev_sde_floor, taxicab_scores
+from .disparity import auc, cev_sde, cev_sde_floor, rank_p_value, taxicab_scores
 from .errors import SettingsError
 from .executor import ExecutorOptions
 from .pie import modal_labels, pie_noise_floor
@@ -39,8 +42,10 @@ TABLES = ("levels", "magnitude_levels", "class_effects", "overlap", "shared", "s
 
 
 def comparison_size(base: Settings, k: int | None = None) -> int:
-    """K of a comparison: ``k``, or the book's (``BOOK_COMPARISON_SIZE``) when that is below the population's."""
-    return k or min(BOOK_COMPARISON_SIZE, base.population.population_size)
+    """K of a comparison: ``k``, or the book's (``BOOK_COMPARISON_SIZE``) where the population has that many
+    sparse models and twice as many dense ones (else as many as it has)."""
+    pop = base.population
+    return k or max(1, min(BOOK_COMPARISON_SIZE, pop.population_size, pop.size_at(0.0) // 2))
 
 
 def variant_settings(base: Settings, method: str, k: int) -> Settings:
@@ -50,15 +55,18 @@ def variant_settings(base: Settings, method: str, k: int) -> Settings:
         raise SettingsError(
             f"unknown method {method!r}; choose from {', '.join((*PRUNING_METHODS, *QUANTIZATION_BITS))}"
         )
-    if 2 * k > base.population.size_at(0.0):
+    pop = base.population
+    if 2 * k > pop.size_at(0.0) or k > pop.population_size:
         raise SettingsError(
-            f"comparing methods at K = {k} needs {2 * k} dense models (a reference and its partners); "
-            f"{base.name} has {base.population.size_at(0.0)}: choose a smaller K"
+            f"comparing methods at K = {k} needs {2 * k} dense models (a reference and its partners) and {k} at "
+            f"the highest sparsity; {base.name} has {pop.size_at(0.0)} and {pop.population_size}: choose a "
+            f"smaller K (at most {min(pop.size_at(0.0) // 2, pop.population_size)})"
         )
     population = {"method": method, "population_size": k, "dense_population_size": 2 * k}
     if method in PRUNING_METHODS:
-        population["sparsities"] = (0.0, max(base.population.sparsities))
-    return base.replace(population=population)
+        population["sparsities"] = (0.0, max(pop.sparsities))
+    # dense models are copied from the paper's population, and VoG reads that population's checkpoints
+    return base.replace(population=population, training={"checkpoints": 0})
 
 
 def compared_levels(base: Settings, methods: tuple[str, ...]) -> list[tuple[str, float]]:
@@ -119,7 +127,10 @@ def compare(
     names = store.read_population_info(pop_dir)["class_names"]
     dense, labels = store.load_predictions(results_dir, base, 0.0)
     num_classes = len(names)
-    reference, partner, held_out = dense[:k], dense[k : 2 * k], dense[2 * k :]
+    # a second group of K dense models (when more remain) gives the floor of the sets' overlap; the rest score
+    reference, partner = dense[:k], dense[k : 2 * k]
+    second_group = dense[2 * k : 3 * k] if len(dense) > 3 * k else None
+    held_out = dense[3 * k :] if second_group is not None else dense[2 * k :]
     held_hits = (held_out == labels).mean(axis=0) if len(held_out) else np.full(len(labels), np.nan)
 
     groups = {(NO_COMPRESSION, 0.0): partner}
@@ -165,6 +176,7 @@ def compare(
             "taxicab_mean": float(taxicab.mean()),
             "taxicab_auc_cie": auc(taxicab, cie),
             "vog_auc_cie": auc(vog, cie) if vog is not None else np.nan,
+            "vog_p": rank_p_value(vog, cie) if vog is not None else np.nan,
         }
         for correction in (None, options.correction) if options.correction else (None,):
             tests = class_level_tests(
@@ -180,26 +192,10 @@ def compare(
         scores["vog"] = vog
 
     overlap = [_overlap(a, set_a, b, set_b) for (a, set_a), (b, set_b) in combinations(sets.items(), 2)]
-    if len(dense) >= 3 * k:  # the overlap of two sets no compression made: two dense groups against the reference
-        second = modal_labels(dense[2 * k : 3 * k]) != reference_modes
+    second = modal_labels(second_group) != reference_modes if second_group is not None else None
+    if second is not None:  # the overlap of two sets no compression made: two dense groups against the reference
         overlap.append(_overlap((NO_COMPRESSION, 0.0), sets[(NO_COMPRESSION, 0.0)], (SECOND_DENSE, 0.0), second))
-    compressed = [cie for key, cie in sets.items() if key[0] != NO_COMPRESSION]
-    every, none = np.logical_and.reduce(compressed), ~np.logical_or.reduce(compressed)
-    shared = pd.DataFrame(
-        [
-            {
-                "images": subset,
-                "n": int(mask.sum()),
-                "expected_if_independent": expected,
-                "held_out_top1": float(held_hits[mask].mean()) if mask.any() else np.nan,
-            }
-            for subset, mask, expected in (
-                ("in every method's set", every, float(len(labels) * np.prod([c.mean() for c in compressed]))),
-                ("in no method's set", none, float(len(labels) * np.prod([1 - c.mean() for c in compressed]))),
-                ("all test images", np.ones(len(labels), bool), float(len(labels))),
-            )
-        ]
-    )
+    tables_shared = shared_exemplars(sets, held_hits, second)
     sparsity_rows = []
     for level in sorted(base.population.compressed_levels):
         predictions = _predictions(results_dir, base, level, k)
@@ -212,7 +208,7 @@ def compare(
         )
     tables = {
         "magnitude_levels": pd.DataFrame(sparsity_rows),
-        "shared": shared,
+        "shared": tables_shared,
         "levels": pd.DataFrame(rows),
         "class_effects": pd.concat(class_rows, ignore_index=True),
         "overlap": pd.DataFrame(overlap),
@@ -220,6 +216,42 @@ def compare(
     }
     tables["class_agreement"] = class_agreement(tables["class_effects"], options)
     return tables
+
+
+def shared_exemplars(
+    sets: dict[tuple[str, float], np.ndarray], held_hits: np.ndarray, second: np.ndarray | None
+) -> pd.DataFrame:
+    """Images in the exemplar set of every pruning method (their models are trained independently of each other
+    and of the reference), beside the floor: images in both sets no compression made (the partners' and a
+    second dense group's, against the same reference); how many independent sets would share, and the held-out
+    dense models' top-1 on each. The quantized rows are left out: they are the partners converted, so their sets
+    are nearly the partners' by construction."""
+    pruned = [cie for (method, _), cie in sets.items() if method in PRUNING_METHODS]
+    subsets = [("in every pruning method's set", pruned)]
+    if second is not None:
+        subsets.append(("in both sets made without compression", [sets[(NO_COMPRESSION, 0.0)], second]))
+    rows = []
+    for name, members in subsets:
+        mask = np.logical_and.reduce(members)
+        rows.append(
+            {
+                "images": name,
+                "sets": len(members),
+                "n": int(mask.sum()),
+                "expected_if_independent": float(len(mask) * np.prod([m.mean() for m in members])),
+                "held_out_top1": float(held_hits[mask].mean()) if mask.any() else np.nan,
+            }
+        )
+    rows.append(
+        {
+            "images": "all test images",
+            "sets": 0,
+            "n": len(held_hits),
+            "expected_if_independent": float(len(held_hits)),
+            "held_out_top1": float(np.mean(held_hits)),
+        }
+    )
+    return pd.DataFrame(rows)
 
 
 def _overlap(a: tuple[str, float], set_a: np.ndarray, b: tuple[str, float], set_b: np.ndarray) -> dict:
@@ -269,7 +301,7 @@ def class_agreement(class_effects: pd.DataFrame, options: AnalysisOptions) -> pd
 def _inputs(base: Settings, results_dir, methods, k, options) -> dict:
     pop_dir = store.population_dir(results_dir, base)
     runs = [store.run_dir(pop_dir, 0.0, i) for i in range(base.population.size_at(0.0))]
-    runs += [store.run_dir(pop_dir, max(base.population.sparsities), i) for i in range(k)]
+    runs += [store.run_dir(pop_dir, level, i) for level in base.population.compressed_levels for i in range(k)]
     for method in methods:
         settings = variant_settings(base, method, k)
         variant_dir = store.population_dir(results_dir, settings)

@@ -16,7 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import store
-from .compression import CALIBRATION_BATCHES, quantize, scope_of
+from .compression import CALIBRATION_BATCHES, attack_model, quantize, scope_of
 from .data import ImageData, load_dataset
 from .errors import DamagedResultsError, SettingsError
 from .executor import ExecutorOptions, LocalExecutor, Progress, RayExecutor, cpu_count, raise_failures
@@ -32,8 +32,13 @@ from .vectorized import train_group
 
 
 def model_seed(settings: Settings, sparsity: float, index: int) -> int:
-    """A seed derived from the base seed, the sparsity and the model index (stable across machines)."""
-    key = f"{settings.population.seed}/{store.format_sparsity(sparsity)}/{index}"
+    """A seed derived from the base seed, the sparsity and the model index (stable across machines); a
+    compressed model of another method than the paper's has the method in it too, so that it shares neither
+    initial weights nor data order with the paper's model of the same index (dense models are the same for
+    every method)."""
+    method = settings.population.method
+    tag = f"{method}/" if sparsity > 0 and method != DEFAULT_METHOD else ""
+    key = f"{settings.population.seed}/{tag}{store.format_sparsity(sparsity)}/{index}"
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
@@ -52,15 +57,19 @@ def base_settings(settings: Settings) -> Settings:
 
 def quantized_source(settings: Settings, index: int) -> int:
     """The dense model that quantized model ``index`` is made from: one of the reference's partners (models
-    K..2K-1) when the dense population has 2K, so that the quantized level is as independent of the reference
-    as a pruned level is; else dense model ``index`` itself."""
-    pop = settings.population
-    return pop.reference_size + index if pop.size_at(0.0) >= 2 * pop.population_size else index
+    K..2K-1; a quantization method's settings require 2K dense models), so that the quantized level is as
+    independent of the reference as a pruned level is."""
+    return settings.population.population_size + index
 
 
-def run_finished(settings: Settings, run: Path, sparsity: float) -> bool:
-    """A stored run is finished, and a dense one has the checkpoints ``training.checkpoints`` asks for."""
+def run_finished(settings: Settings, sparsity: float, index: int, pop_dir: Path) -> bool:
+    """Run ``index`` at ``sparsity`` in ``pop_dir`` is finished, was trained from the seed this population gives
+    it (a run left by settings that seeded it otherwise is trained again), and a dense one keeps the
+    checkpoints ``training.checkpoints`` asks for."""
+    run = store.run_dir(pop_dir, sparsity, index)
     if not store.is_finished(run):
+        return False
+    if store.load_run_metrics(run).get("seed") != model_seed(settings, sparsity, index):
         return False
     wanted = len(checkpoint_steps(settings.training)) if sparsity == 0 else 0
     return len(store.checkpoint_files(run)) >= wanted
@@ -154,7 +163,7 @@ def _train_and_store(job: tuple[Settings, Path, list[tuple[float, int]], bool]) 
     its runs already stored)."""
     settings, pop_dir, runs, progress = job
     store.require_population_folder(pop_dir)
-    todo = [run for run in runs if not run_finished(settings, store.run_dir(pop_dir, *run), run[0])]
+    todo = [run for run in runs if not run_finished(settings, *run, pop_dir)]
     for sparsity, index in todo:
         store.clear(store.run_dir(pop_dir, sparsity, index))
     seeds = [(sparsity, model_seed(settings, sparsity, index)) for sparsity, index in todo]
@@ -185,7 +194,7 @@ def train_population(
         started = time.perf_counter()
         _copy_dense_runs(settings, results_dir, pop_dir)
         runs = [(s, i) for s, i in planned_runs(settings) if s < 1]  # quantized levels are made after training
-        todo = [(s, i) for s, i in runs if not run_finished(settings, store.run_dir(pop_dir, s, i), s)]
+        todo = [(s, i) for s, i in runs if not run_finished(settings, s, i, pop_dir)]
         # one bar per model only when models train one at a time here: parallel workers' bars would collide
         serial = runner.kind == "local" and runner.workers <= 1
         together = settings.training.models_per_step
@@ -228,13 +237,15 @@ def train_population(
 
 def _copy_dense_runs(settings: Settings, results_dir: str | Path, pop_dir: Path) -> None:
     """Copy the finished dense runs of the paper's method's population (``base_settings``) that this
-    population of another method lacks."""
+    population of another method lacks or holds in another version (the source was trained again)."""
     if settings.population.method == DEFAULT_METHOD:
         return
     base_dir = store.population_dir(Path(results_dir).resolve(), base_settings(settings))
     for index in range(settings.population.size_at(0.0)):
         source, target = store.run_dir(base_dir, 0.0, index), store.run_dir(pop_dir, 0.0, index)
-        if run_finished(settings, target, 0.0) or not run_finished(settings, source, 0.0):
+        if not run_finished(settings, 0.0, index, base_dir):
+            continue
+        if store.read_manifest(target) == store.read_manifest(source) and store.is_finished(target):
             continue
         store.copy_run(source, target)
 
@@ -246,8 +257,14 @@ def _quantize_population(settings: Settings, pop_dir: Path, progress: bool) -> i
     if bits is None:
         return 0
     level = float(bits)
+
+    def source_of(index: int) -> dict:  # what a quantized run is made from: its source run, as it is now
+        return {"source": store.fingerprint([store.run_dir(pop_dir, 0.0, quantized_source(settings, index))])}
+
     todo = [
-        i for i in range(settings.population.size_at(level)) if not store.is_finished(store.run_dir(pop_dir, level, i))
+        i
+        for i in range(settings.population.size_at(level))
+        if not store.is_finished(store.run_dir(pop_dir, level, i), inputs=source_of(i))
     ]
     data = load_dataset(settings.data)
     for index in tqdm(todo, desc=f"quantizing to {bits} bits", unit="model", disable=not progress or not todo):
@@ -277,7 +294,7 @@ def _quantize_population(settings: Settings, pop_dir: Path, progress: bool) -> i
             "source": str(source_run.relative_to(pop_dir)),
             "provenance": provenance("cpu"),
         }
-        store.write_run(store.run_dir(pop_dir, level, index), None, logits, metrics, run_info)
+        store.write_run(store.run_dir(pop_dir, level, index), None, logits, metrics, run_info, inputs=source_of(index))
     return len(todo)
 
 
@@ -324,8 +341,9 @@ def load_model(settings: Settings, run: Path, data: ImageData, device: torch.dev
         if device.type != "cpu" and metrics["bits"] == 8:
             raise SettingsError("int8 models run on the CPU only: evaluate this population with --device cpu")
         pop_dir = run.parent.parent
-        model = quantized_model(settings, store.run_dir(pop_dir, 0.0, metrics["source_index"]), data)
-        return model.to(device)
+        model = quantized_model(settings, store.run_dir(pop_dir, 0.0, metrics["source_index"]), data).to(device)
+        object.__setattr__(model, "attack_model", attack_model(model).to(device))  # a plain attribute: moved here
+        return model
     model = build_model(settings.model, data.image_shape, data.num_classes)
     model.load_state_dict(torch.load(store.model_file(run), map_location="cpu", weights_only=True))
     prune = settings.pruning

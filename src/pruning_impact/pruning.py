@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .compression import check_pruning_method, random_scores, scope_of
+from .compression import check_pruning_method, mask_seed, random_scores, scope_of
 from .errors import SettingsError
 
 
@@ -129,7 +129,7 @@ def prunable_modules(model: nn.Module, prune_final_layer: bool = False) -> dict[
 
 class Pruner:
     """Applies a ``PolynomialDecay`` to a model's prunable weights during training, by a pruning ``method``
-    (``compression``); ``seed`` draws the random method's scores."""
+    (``compression``); the random method's scores are drawn from ``compression.mask_seed(seed)``."""
 
     def __init__(
         self,
@@ -155,7 +155,9 @@ class Pruner:
         self.current_sparsity = 0.0
         self._finalized = False
         self.fixed_scores = (
-            random_scores(self.raw_weights(), torch.Generator().manual_seed(seed)) if method == "random" else None
+            random_scores(self.raw_weights(), torch.Generator().manual_seed(mask_seed(seed)))
+            if method == "random"
+            else None
         )
 
     def raw_weights(self) -> dict[str, torch.Tensor]:

@@ -34,6 +34,7 @@ PRUNING_METHODS = ("magnitude", "magnitude-global", "random")
 QUANTIZATION_BITS = {"quantize-fp16": 16, "quantize-int8": 8}
 METHODS = PRUNING_METHODS + tuple(QUANTIZATION_BITS)
 DEFAULT_METHOD = "magnitude"
+LEGACY_SCOPES = ("layer", "global")  # pruning.scope, which magnitude-global replaced
 UPDATE_RULES = ("masked", "straight_through")
 DEVICES = ("auto", "cpu", "cuda")
 CORRECTIONS = ("fdr_bh", "bonferroni")  # besides none, the paper's uncorrected test
@@ -353,6 +354,12 @@ class PopulationSettings(Described):
             "population.dense_population_size",
             f"{self.dense_population_size!r} must be >= 1",
         )
+        _require(
+            self.quantization_bits is None or self.size_at(0.0) >= 2 * self.population_size,
+            "population.dense_population_size",
+            f"{self.method} converts the reference's partners, dense models K..2K-1: it needs at least 2K = "
+            f"{2 * self.population_size} dense models, not {self.size_at(0.0)}",
+        )
 
     @property
     def quantization_bits(self) -> int | None:
@@ -447,6 +454,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         _require(
+            self.population.method != "random" or self.training.models_per_step == 1,
+            "training.models_per_step",
+            "random masks are drawn per model trained alone: set models_per_step to 1 for population.method random",
+        )
+        _require(
             self.pruning.end_step < self.training.steps,
             "pruning.end_step",
             f"end_step {self.pruning.end_step} must be smaller than training.steps {self.training.steps}",
@@ -476,7 +488,9 @@ class Settings:
         for name, section_cls in SECTIONS.items():
             values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get(name, {}).items()}
             # saved before population.method replaced pruning.scope
-            if name == "pruning" and values.pop("scope", "layer") == "global":
+            scope = values.pop("scope", "layer") if name == "pruning" else "layer"
+            _require(scope in LEGACY_SCOPES, "pruning.scope", f"{scope!r} is not one of {', '.join(LEGACY_SCOPES)}")
+            if scope == "global":
                 data = {**data, "population": {**data.get("population", {}), "method": "magnitude-global"}}
             sections[name] = section_cls(**values)
         return cls(profile=data["profile"], **sections)
@@ -490,6 +504,9 @@ class Settings:
                 value = getattr(section, f.name)
                 if f.metadata.get("hashed", True) and value != f.default:
                     out[f"{name}.{f.name}"] = list(value) if isinstance(value, tuple) else value
+        if out.get("population.method") == "magnitude-global":  # its name before methods: its folder stays
+            del out["population.method"]
+            out["pruning.scope"] = "global"
         return out
 
     @property

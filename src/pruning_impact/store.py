@@ -70,8 +70,9 @@ RESTRICTED_TOP1_FILE = "restricted_top1.npy"
 
 
 def format_percent(sparsity: float) -> str:
-    """A sparsity as the paper writes it: 0.9 -> '90%', 0.975 -> '97.5%'."""
-    return f"{100 * sparsity:.4g}%"
+    """A sparsity as the paper writes it: 0.9 -> '90%', 0.975 -> '97.5%'; a quantized level (a bit width) as
+    '8-bit'."""
+    return format_level(sparsity) if sparsity >= 1 else f"{100 * sparsity:.4g}%"
 
 
 def format_level(level: float) -> str:
@@ -367,15 +368,17 @@ def write_run(
     metrics: dict,
     run_info: dict,
     checkpoints: dict[int, bytes] | None = None,
+    inputs: Any = None,
 ) -> None:
     """Write a finished run's files (no model file for a quantized run: it is made again from its dense
-    source), its ``checkpoints`` (step -> state) if any, then ``DONE`` with their checksums."""
+    source, recorded as its ``inputs``), its ``checkpoints`` (step -> state) if any, then ``DONE`` with their
+    checksums."""
     payloads = {METRICS_FILE: json_bytes(metrics), RUN_FILE: json_bytes(run_info)}
     if model_state is not None:
         payloads[MODEL_FILE] = model_state
     payloads.update({checkpoint_name(step): state for step, state in (checkpoints or {}).items()})
     payloads.update({name: npy_bytes(array) for name, array in prediction_arrays(logits).items()})
-    write_finished(directory, payloads)
+    write_finished(directory, payloads, inputs)
 
 
 def checkpoint_name(step: int) -> str:

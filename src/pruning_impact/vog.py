@@ -2,8 +2,8 @@
 how much the gradient of an image's true-class logit with respect to its pixels changes over training.
 
 For each model, the gradient map of every test image is computed at each of its saved checkpoints
-(``training.checkpoints``); VoG is the per-pixel standard deviation over the checkpoints, averaged over the
-pixels; it is then averaged over the models and, as the authors rank images, standardised within each true
+(``training.checkpoints``) and averaged over colour channels; VoG is the per-pixel standard deviation over
+the checkpoints, averaged over the pixels; it is then averaged over the models and, as the authors rank images, standardised within each true
 class. A dense model's checkpoints are all it needs: no sparse population.
 """
 
@@ -49,7 +49,7 @@ def model_vog(models: list[torch.nn.Module], data: ImageData, batch_size: int, d
             logits = model(x_grad)
             (grad,) = torch.autograd.grad(logits.gather(1, y[:, None]).sum(), x_grad)
             gradients.append(grad.detach())
-        stacked = torch.stack(gradients)  # [checkpoints, B, C, H, W]
+        stacked = torch.stack(gradients).mean(dim=2)  # [checkpoints, B, H, W]: colour channels averaged, as the authors
         out.append(stacked.std(dim=0, unbiased=False).flatten(1).mean(dim=1).cpu().numpy())
     return np.concatenate(out)
 
