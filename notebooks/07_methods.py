@@ -56,7 +56,7 @@ comparison_size = None  # type: int|None  K models per method in the comparison,
 # %% tags=["hide-input"]
 from pruning_impact import plots
 from pruning_impact.book import open_chapter
-from pruning_impact.methods import NO_COMPRESSION
+from pruning_impact.methods import NO_COMPRESSION, SECOND_DENSE
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -67,6 +67,7 @@ row = {(r.method, r.level_name): r for r in levels.itertuples()}
 magnitude = levels[levels["method"] == "magnitude"].iloc[0]
 dense_row = levels[levels["level_name"] == "dense"].iloc[0]
 chapter.glue("k", k)
+chapter.glue("pct", 97.5)  # the percentile of every noise floor the chapter reads against
 at_k = f"Every method at K = {k} models, against a reference of {k} dense models."
 chapter.glue("top_t", magnitude["level_name"])
 chapter.glue("k_held", int(magnitude["held_out_models"]))
@@ -118,7 +119,7 @@ chapter.show_table(
 )
 
 # %% [markdown]
-# ## Which classes each method hurts
+# ## Class by class
 #
 # The paper's class test (Welch's t-test on mean-shifted class accuracy, uncorrected, as in
 # {doc}`02_class_impact`) runs for every method against the same reference
@@ -160,10 +161,10 @@ chapter.show_figure(
 # mean gap between a class's change in false negatives and in false positives (definitions in
 # `pruning_impact.disparity`). Both are non-zero even when nothing is compressed, because two groups of
 # dense models already differ, so each stands beside its noise floor: the same measure between two
-# disjoint groups of K dense models (97.5th percentile: CEV {glue:text}`cev_floor:.3f`,
+# disjoint groups of K dense models ({glue:text}`pct:.1f`th percentile: CEV {glue:text}`cev_floor:.3f`,
 # SDE {glue:text}`sde_floor:.3f`). Magnitude pruning reads CEV {glue:text}`cev_magnitude:.3f` and SDE
 # {glue:text}`sde_magnitude:.3f`; {glue:text}`n_cev_above` of the {glue:text}`n_rows` compressed rows
-# have a CEV above the floor's 97.5th percentile ({glue:text}`rows_cev_above`;
+# have a CEV above the floor's {glue:text}`pct:.1f`th percentile ({glue:text}`rows_cev_above`;
 # {numref}`fig-methods-measures`).
 
 # %% [markdown]
@@ -215,21 +216,28 @@ chapter.show_table(
 # ## Compression Identified Exemplars
 #
 # Magnitude pruning changes the modal label of {glue:text}`n_cie_magnitude` images; the "none" row,
-# {glue:text}`n_cie_none`; the 97.5th percentile of the dense-vs-dense floor is
+# {glue:text}`n_cie_none`; the {glue:text}`pct:.1f`th percentile of the dense-vs-dense floor is
 # {glue:text}`floor_p975:.1f`. {glue:text}`n_above` of the {glue:text}`n_rows` compressed rows find more
 # exemplars than that ({glue:text}`rows_above`).
 #
 # **Do the methods find the same images?** {numref}`tab-methods-overlap` gives the Jaccard index of
-# each pair of exemplar sets, beside what two independent sets of the same sizes would share, and the
-# overlap of two sets no compression made (the "none" row's set and that of a second, disjoint group
-# of dense models): {glue:text}`jaccard_floor:.3f`. Magnitude and random pruning share
-# {glue:text}`jaccard_random:.3f` of their exemplars.
+# each pair of exemplar sets, beside what two independent sets of the same sizes would share.
+# {glue:text}`overlap_sentence`
 
 # %% tags=["hide-input"]
-floor_rows = overlap[overlap["method_b"].str.startswith("none")]
-chapter.glue("jaccard_floor", float(floor_rows["jaccard"].iloc[0]) if len(floor_rows) else float("nan"))
+floor_rows = overlap[overlap["method_b"] == SECOND_DENSE]
 pair = overlap[(overlap["method_a"] == "magnitude") & (overlap["method_b"] == "random")]
-chapter.glue("jaccard_random", float(pair["jaccard"].iloc[0]) if len(pair) else float("nan"))
+parts = []
+if len(floor_rows):
+    parts.append(
+        "Two sets no compression made (the 'none' row's and that of a second, disjoint group of dense models, "
+        f"both against the reference) have a Jaccard index of {floor_rows['jaccard'].iloc[0]:.3f}: the floor."
+    )
+else:
+    parts.append("This population has too few dense models for a second dense group, so the overlap has no floor.")
+if len(pair):
+    parts.append(f"Magnitude and random pruning's sets have a Jaccard index of {pair['jaccard'].iloc[0]:.3f}.")
+chapter.glue("overlap_sentence", " ".join(parts))
 level_names = dict(zip(levels["level"], levels["level_name"])) | {0.0: "dense"}
 view = overlap.assign(
     a=[plots.row_label(m, level_names[v]) for m, v in zip(overlap["method_a"], overlap["level_a"])],
@@ -296,11 +304,11 @@ chapter.show_table(
 # ## A continuous exemplar score, and one that needs no compressed model
 #
 # The PIE flag is all or nothing. Hooker et al. (2020) also rank images by the taxicab (L1) distance
-# between the dense and the compressed population's label distributions: 0 when both populations vote
-# alike, 2 when they share no label. The flag is the case where the distributions differ enough to
+# between the dense and the compressed population's label distributions: zero when both populations
+# vote alike, largest when they share no label. The flag is the case where the distributions differ enough to
 # move the most frequent label. At {glue:text}`top_t` sparsity the score ranks magnitude pruning's
-# exemplars above the other images with an AUC of {glue:text}`taxicab_auc:.3f` (1: every exemplar above
-# every other image; 0.5: chance), left panel of {numref}`fig-methods-scores`. Flag and score come from
+# exemplars above the other images with an AUC of {glue:text}`taxicab_auc:.3f` (one when every
+# exemplar scores above every other image, a half by chance), left panel of {numref}`fig-methods-scores`. Flag and score come from
 # the same predictions, so this AUC says how closely the flag follows the score, not that either finds
 # anything: for the "none" row, where nothing was compressed, it is {glue:text}`taxicab_auc_none:.3f`.
 # What the score adds is an order within and around the set.
@@ -419,8 +427,8 @@ chapter.glue("sol_hardest_gap", 100 * (hardest["held_out_top1_cie"] - dense_row[
 # ## Other methods, one command away
 #
 # The comparison above is what `make book` builds. Any method, at any K the population allows, is one
-# command: it trains what is missing (dense models are copied from the paper's population, never
-# trained twice) and writes the tables this chapter reads.
+# command: it trains what is missing (dense models are copied from the paper's population, not
+# trained again) and writes the tables this chapter reads.
 #
 # ```bash
 # pruning-impact compare --profile fashion-mnist --methods magnitude-global random quantize-int8 --comparison-k 20

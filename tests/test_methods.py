@@ -64,9 +64,9 @@ def test_comparison_is_read_back_when_fresh_and_made_again_when_a_model_changes(
     results, settings, folder, tables = comparison
     again_folder, again = run_comparison(settings, results, METHODS, 2)
     assert again_folder == folder and again["levels"].equals(tables["levels"])
-    run = store.run_dir(store.population_dir(results, variant_settings(settings, "random", 2)), 0.9, 0)
+    level = store.sparsity_dir(store.population_dir(results, variant_settings(settings, "random", 2)), 0.9)
     assert store.is_finished(folder)
-    store.clear(run)
+    store.clear(level)
     with pytest.raises(MissingResultsError, match="random"):
         run_comparison(settings, results, METHODS, 2)
     train_variants(settings, results, ("random",), 2, progress=False)
