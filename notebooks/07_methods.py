@@ -54,9 +54,9 @@ methods = None  # type: list|None  compression methods compared with magnitude p
 comparison_size = None  # type: int|None  K models per method in the comparison, up to the trained K (None: 5, or K if smaller)
 
 # %% tags=["hide-input"]
+from pruning_impact import methods as comparison
 from pruning_impact import plots
 from pruning_impact.book import open_chapter
-from pruning_impact.methods import NO_COMPRESSION, SECOND_DENSE
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -80,13 +80,13 @@ above = compressed[compressed["n_cie"] > compressed["cie_floor_p975"]]
 chapter.glue("n_rows", len(compressed))
 chapter.glue("n_above", len(above))
 chapter.glue(
-    "rows_above", ", ".join(plots.row_label(m, n) for m, n in zip(above["method"], above["level_name"])) or "none"
+    "rows_above", ", ".join(comparison.row_label(m, n) for m, n in zip(above["method"], above["level_name"])) or "none"
 )
 cev_above = compressed[compressed["cev"] > compressed["cev_floor_p975"]]
 chapter.glue("n_cev_above", len(cev_above))
 chapter.glue(
     "rows_cev_above",
-    ", ".join(plots.row_label(m, n) for m, n in zip(cev_above["method"], cev_above["level_name"])) or "none",
+    ", ".join(comparison.row_label(m, n) for m, n in zip(cev_above["method"], cev_above["level_name"])) or "none",
 )
 chapter.glue("cev_floor", magnitude["cev_floor_p975"])
 chapter.glue("sde_floor", magnitude["sde_floor_p975"])
@@ -131,20 +131,7 @@ chapter.show_table(
 significant = dict(zip(levels["method"], levels["n_significant_none"]))
 chapter.glue("n_sig_magnitude", int(significant["magnitude"]))
 chapter.glue("n_sig_none", int(dense_row["n_significant_none"]))
-correlation = agreement.set_index("method")
-if "random" in correlation.index:
-    r = correlation.loc["random"]
-    chapter.glue(
-        "random_sentence",
-        f"Random pruning at the same sparsity changes {int(significant['random'])}. Across classes, the "
-        f"per-class differences of random and magnitude pruning correlate at r = {r['correlation']:.2f}, and "
-        f"{int(r['n_same_direction'])} classes are significant for both in the same direction. Every row is "
-        "measured against the same reference, whose own noise they share: the 'none' row's differences "
-        f"correlate with magnitude pruning's at r = {correlation.loc[NO_COMPRESSION, 'correlation']:.2f}, the "
-        "value to read the other against.",
-    )
-else:
-    chapter.glue("random_sentence", "Random pruning is not among the methods compared here (parameter methods).")
+chapter.glue("random_sentence", comparison.random_sentence(tables))
 fig = plots.methods_class_figure(class_effects)
 chapter.show_figure(
     fig,
@@ -225,23 +212,11 @@ chapter.show_table(
 # {glue:text}`overlap_sentence`
 
 # %% tags=["hide-input"]
-floor_rows = overlap[overlap["method_b"] == SECOND_DENSE]
-pair = overlap[(overlap["method_a"] == "magnitude") & (overlap["method_b"] == "random")]
-parts = []
-if len(floor_rows):
-    parts.append(
-        "Two sets no compression made (the 'none' row's and that of a second, disjoint group of dense models, "
-        f"both against the reference) have a Jaccard index of {floor_rows['jaccard'].iloc[0]:.3f}: the floor."
-    )
-else:
-    parts.append("This population has too few dense models for a second dense group, so the overlap has no floor.")
-if len(pair):
-    parts.append(f"Magnitude and random pruning's sets have a Jaccard index of {pair['jaccard'].iloc[0]:.3f}.")
-chapter.glue("overlap_sentence", " ".join(parts))
+chapter.glue("overlap_sentence", comparison.overlap_sentence(tables))
 level_names = dict(zip(levels["level"], levels["level_name"])) | {0.0: "dense"}
 view = overlap.assign(
-    a=[plots.row_label(m, level_names[v]) for m, v in zip(overlap["method_a"], overlap["level_a"])],
-    b=[plots.row_label(m, level_names[v]) for m, v in zip(overlap["method_b"], overlap["level_b"])],
+    a=[comparison.row_label(m, level_names[v]) for m, v in zip(overlap["method_a"], overlap["level_a"])],
+    b=[comparison.row_label(m, level_names[v]) for m, v in zip(overlap["method_b"], overlap["level_b"])],
 )[["a", "b", "n_a", "n_b", "n_both", "expected_both", "jaccard"]].rename(
     columns={"n_both": "shared", "expected_both": "shared if independent", "jaccard": "Jaccard"}
 )
@@ -260,22 +235,7 @@ chapter.show_table(
 # ({numref}`tab-methods-shared`, {numref}`tab-methods-hardness`).
 
 # %% tags=["hide-input"]
-by_name = shared.set_index("images")
-every = by_name.iloc[0]
-sentence = (
-    f"{int(every['n'])} images are exemplars of every pruning method "
-    f"({every['expected_if_independent']:.1f} expected if the sets were independent); the held-out dense "
-    f"models, which defined none of these sets, score {100 * every['held_out_top1']:.1f}% on them, against "
-    f"{100 * by_name.loc['all test images', 'held_out_top1']:.1f}% on the whole test set."
-)
-if "in both sets made without compression" in by_name.index:
-    floor_row = by_name.loc["in both sets made without compression"]
-    sentence += (
-        f" The floor: the two sets made without compression (the partners' and a second dense group's) share "
-        f"{int(floor_row['n'])} images ({floor_row['expected_if_independent']:.1f} expected), on which the held-out "
-        f"models score {100 * floor_row['held_out_top1']:.1f}%."
-    )
-chapter.glue("shared_sentence", sentence)
+chapter.glue("shared_sentence", comparison.shared_sentence(tables))
 chapter.show_table(
     shared.rename(columns={"expected_if_independent": "expected if independent", "held_out_top1": "held-out top-1"}),
     "tab-methods-shared",
@@ -322,31 +282,7 @@ chapter.glue("taxicab_auc", magnitude["taxicab_auc_cie"])
 chapter.glue("taxicab_auc_none", dense_row["taxicab_auc_cie"])
 top_name = magnitude["level_name"]
 has_vog = "vog" in scores
-if has_vog:
-    vog_auc = magnitude["vog_auc_cie"]
-    direction = (
-        "higher VoG than the other images of their class"
-        if vog_auc > 0.5
-        else "lower VoG than the other images of their class, the opposite of what makes VoG a difficulty score"
-    )
-    others = ", ".join(
-        f"{plots.row_label(r.method, r.level_name)} {r.vog_auc_cie:.3f}"
-        for r in compressed.itertuples()
-        if r.method != "magnitude"
-    )
-    chapter.glue(
-        "vog_sentence",
-        f"From the checkpoints of held-out dense models, VoG ranks magnitude pruning's exemplars with an AUC of "
-        f"{vog_auc:.3f} (Mann-Whitney p = {magnitude['vog_p']:.2g}): they tend to have {direction} (right "
-        f"panel). The other rows: {others}; the 'none' row, images two dense groups disagree on: "
-        f"{dense_row['vog_auc_cie']:.3f}.",
-    )
-else:
-    chapter.glue(
-        "vog_sentence",
-        "No held-out dense model of this population keeps two or more checkpoints (training.checkpoints), so VoG "
-        "is not computed here.",
-    )
+chapter.glue("vog_sentence", comparison.vog_sentence(tables))
 fig = plots.taxicab_figure(
     scores, f"taxicab magnitude {top_name}", f"cie magnitude {top_name}", "vog" if has_vog else None
 )
@@ -408,7 +344,7 @@ for bits in ("fp16", "int8"):
 # %% tags=["solution", "remove-input"]
 scored = compressed.dropna(subset=["held_out_top1_cie"])
 hardest = scored.loc[scored["held_out_top1_cie"].idxmin()] if len(scored) else compressed.iloc[0]
-chapter.glue("sol_hardest", plots.row_label(hardest["method"], hardest["level_name"]))
+chapter.glue("sol_hardest", comparison.row_label(hardest["method"], hardest["level_name"]))
 chapter.glue("sol_hardest_top1", 100 * hardest["held_out_top1_cie"])
 chapter.glue("sol_none_top1", 100 * dense_row["held_out_top1_cie"])
 chapter.glue("sol_hardest_gap", 100 * (hardest["held_out_top1_cie"] - dense_row["held_out_top1_cie"]))

@@ -16,6 +16,7 @@ import pandas as pd
 import seaborn as sns
 
 from . import store
+from .methods import row_label
 from .pruning import PolynomialDecay
 
 SUBSET_LABELS = {"pie": "PIE$_t$", "non_pie": "non-PIE$_t$", "random": "random sample (|PIE$_t$| images)"}
@@ -313,11 +314,6 @@ def natural_shift_figure(relative: pd.DataFrame, title: str = ""):
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
-
-
-def row_label(method: str, level_name: str) -> str:
-    """How a row of the methods comparison is named in figures: 'random 90%', 'quantize-int8'."""
-    return method if method.startswith("quantize") or level_name == "dense" else f"{method} {level_name}"
 
 
 def methods_class_figure(class_effects: pd.DataFrame, correction: str = "none"):

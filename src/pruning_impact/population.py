@@ -26,7 +26,7 @@ from .profiles import command_line
 from .provenance import provenance
 from .pruning import layer_sparsities, sparsity_problems
 from .settings import DEFAULT_METHOD, Settings
-from .stats import top_k_classes
+from .stats import top_k_classes, top_k_correct
 from .train import TrainedModel, checkpoint_steps, resolve_device, state_bytes, train_model
 from .vectorized import train_group
 
@@ -280,8 +280,8 @@ def _quantize_population(settings: Settings, pop_dir: Path, progress: bool) -> i
             "bits": bits,
             "source_index": source_index,
             "seed": store.load_run_metrics(source_run)["seed"],
-            "top1": float((top5[:, 0] == data.test_labels).mean()),
-            "top5": float((top5 == data.test_labels[:, None]).any(axis=1).mean()),
+            "top1": float(top_k_correct(top5[None, :, :1], data.test_labels).mean()),
+            "top5": float(top_k_correct(top5[None], data.test_labels).mean()),
             "agreement_with_source": float((top5[:, 0] == source_top1).mean()),
             "quantize_seconds": time.perf_counter() - started,
             "device": "cpu",
