@@ -75,3 +75,17 @@ def test_classroom_time_runs_and_states_the_effects():
     assert "CPU:" in out and "profile smoke: 15 models; train" in out
     assert "classes significant (A/A mean" in out and "PIEs (noise floor mean" in out
     assert "slower kind (AVX2 only):" in out.splitlines()[-1]
+
+
+def test_exemplar_browser_benchmark_runs_and_ends_with_its_load_time():
+    import re
+
+    import pytest
+
+    from pruning_impact.headless import chromium
+
+    if chromium() is None:
+        pytest.skip("needs Debian's chromium (make test installs it)")
+    out = run("exemplar_browser.py", "--synthetic", "500")
+    assert "machine:" in out and "page opened with 500 images" in out and "PIEs only:" in out
+    assert re.fullmatch(r"load_seconds=\d+\.\d\d", out.strip().splitlines()[-1])

@@ -27,6 +27,8 @@ CHAPTERS = [
     "05_paper_vs_book",
     "06_teaching",
     "07_methods",
+    "08_human_study",
+    "09_exemplar_browser",
     "rerun",
     "discussion",
     "references",
@@ -38,7 +40,7 @@ def test_every_chapter_is_built(smoke_book):
     assert index.is_file()
     for chapter in CHAPTERS:
         assert (book_root / "_build" / "html" / "book" / f"{chapter}.html").is_file(), chapter
-    assert len(store.notebook_sources(ROOT)) == 8
+    assert len(store.notebook_sources(ROOT)) == 10
 
 
 def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smoke_book):

@@ -25,7 +25,7 @@ def cells(notebook) -> list[tuple]:
 
 
 def test_every_notebook_has_a_paired_ipynb_in_sync():
-    assert len(SOURCES) == 8
+    assert len(SOURCES) == 10
     for source in SOURCES:
         paired = source.with_suffix(".ipynb")
         assert paired.is_file(), f"{paired.name} is missing: run make notebooks"

@@ -221,6 +221,14 @@ class Chapter:
         """Display ``table`` as a numbered MyST table labelled ``name``."""
         show_table(table, name, f"{caption} {self.describe()}", digits)
 
+    def attach(self, path: str | Path) -> str:
+        """Copy a file into the chapter's figures folder, for a download link in the prose; return the path
+        the prose links ({download}`text <path>`)."""
+        target = self.figures_dir / Path(path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        return target.as_posix()
+
     def show_note(self, text: str) -> None:
         """Display a line of Markdown (for a table or figure that does not apply to this population)."""
         from IPython.display import Markdown, display

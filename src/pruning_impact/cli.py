@@ -1,4 +1,5 @@
-"""Command line: ``pruning-impact train | status | analyze | robustness | book`` (also ``python -m pruning_impact``).
+"""Command line: ``pruning-impact train | status | analyze | robustness | compare | annotate | calibrate | book``
+(also ``python -m pruning_impact``).
 
 Flags are built from the settings and options dataclasses and their field descriptions, so a default
 or a description lives in one place; every value goes through ``settings.convert``.
@@ -10,6 +11,7 @@ import argparse
 import os
 import sys
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from . import store
@@ -87,13 +89,14 @@ def _add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, .
             )
 
 
-def _add_population_options(parser: argparse.ArgumentParser) -> None:
+def _add_population_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, help=f"named settings ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}"
     )
     parser.add_argument("--results", default=DEFAULT_RESULTS, help=f"results folder (default: {DEFAULT_RESULTS})")
     for cls, name in OVERRIDES:
-        _add_field(parser, cls, name, "(default: the profile's)")
+        if name not in leave_out:
+            _add_field(parser, cls, name, "(default: the profile's)")
 
 
 def _add_executor(parser: argparse.ArgumentParser) -> None:
@@ -306,6 +309,51 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate_export(args: argparse.Namespace) -> int:
+    from .annotation import population_sheet
+
+    overrides = overrides_from_args(args)
+    if args.population_seed is not None:
+        overrides["seed"] = args.population_seed
+    settings = resolve_settings(args.profile, **overrides)
+    sheet = population_sheet(args.results, settings, args.sparsity, args.n, args.sample_seed, args.out, args.key_out)
+    level = store.format_percent(float(sheet.key_table["sparsity"].iloc[0]))
+    pies = int(sheet.key_table["is_pie"].sum())
+    print(
+        f"Sheet {sheet.sheet_id}: {len(sheet.key_table)} test images of {settings.name} ({pies} PIEs and "
+        f"{len(sheet.key_table) - pies} non-PIEs at {level}, shuffled; the page names neither)."
+    )
+    print(f"  for the annotators: {sheet.page} (open it in a browser; it works offline and keeps their progress)")
+    print(f"  the key, not for the annotators: {sheet.key} (keep it, and the book's exemplar browser, from them)")
+    print(f"Then: pruning-impact annotate import ANSWERS [MORE ...] --key {sheet.key}")
+    return 0
+
+
+def cmd_annotate_import(args: argparse.Namespace) -> int:
+    from .annotation import agreement, import_answers, property_table
+
+    joined = import_answers(args.answers, args.key)
+    table = property_table(joined)
+    agree = agreement(joined)
+    annotators = sorted(joined["annotator"].unique())
+    first = table.iloc[0]
+    print(
+        f"{len(annotators)} annotator(s) ({', '.join(annotators)}), {first['n_pie']} PIEs and {first['n_non_pie']} "
+        "non-PIEs; an image has a property when most of its annotators say so:"
+    )
+    shown = table[["property", "share_pie", "low_pie", "high_pie", "share_non_pie", "low_non_pie", "high_non_pie"]]
+    print(shown.assign(p_fisher=table["p_fisher"], p_holm=table["p_holm"]).round(4).to_string(index=False))
+    if len(annotators) > 1:
+        print("Agreement between annotators:")
+        print(agree[["question", "all_agree", "fleiss_kappa", "cohen_kappa"]].round(3).to_string(index=False))
+    if args.out:
+        out = store.check_writable(Path(args.out), "annotation tables")
+        for name, frame in (("answers", joined), ("properties", table), ("agreement", agree)):
+            store.atomic_write_bytes(out / store.table_file(name), frame.to_csv(index=False).encode())
+        print(f"Tables in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .methods import BOOK_COMPARISON_SIZE, BOOK_METHODS
     from .parameters import ANALYSIS_PARAMETERS, ROBUSTNESS_OPTIONS
@@ -355,6 +403,41 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_executor(compare)
     compare.set_defaults(func=cmd_compare)
+    annotate = commands.add_parser(
+        "annotate", help="a blinded annotation study of PIEs: export a sheet for annotators, import their answers"
+    )
+    steps = annotate.add_subparsers(dest="step", required=True)
+    export = steps.add_parser(
+        "export",
+        help="write a balanced, shuffled sample of PIE and non-PIE test images as one offline HTML page, and its key",
+    )
+    _add_population_options(export, leave_out=("seed",))  # --seed is the sample's here, as the study asks
+    export.add_argument(
+        "--sparsity", type=float, default=None, help="the level whose PIEs are sampled (default: the top one)"
+    )
+    export.add_argument("--n", type=_positive_int, default=200, help="images, half PIEs and half not (default: 200)")
+    export.add_argument(
+        "--seed",
+        dest="sample_seed",
+        type=int,
+        default=0,
+        help="which images are drawn, and their order (default: 0); the population is the profile's own seed",
+    )
+    export.add_argument(
+        "--population-seed", type=int, default=None, help="base seed of the population (default: the profile's)"
+    )
+    export.add_argument("--out", required=True, help="folder for the sheet (and its key, unless --key-out)")
+    export.add_argument(
+        "--key-out", default=None, help="folder for the sheet's key, away from the sheet (default: --out)"
+    )
+    export.set_defaults(func=cmd_annotate_export)
+    imports = steps.add_parser(
+        "import", help="join annotators' answers with the key: property shares, Fisher's exact tests, agreement"
+    )
+    imports.add_argument("answers", nargs="+", help="the CSV files the sheet downloaded, one per annotator")
+    imports.add_argument("--key", required=True, help="the key file written with the sheet")
+    imports.add_argument("--out", help="also write the joined answers and the tables as CSV into this folder")
+    imports.set_defaults(func=cmd_annotate_import)
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
     )

@@ -1,5 +1,5 @@
-"""Numbers reported in the paper (Hooker et al., "Selective Brain Damage", Tables 1-5), quoted with
-credit so the book can set them beside the reproduced ones. Accuracies are fractions."""
+"""Numbers reported in the paper (Hooker et al., "Selective Brain Damage", Tables 1-5 and Figure 5), quoted
+with credit so the book can set them beside the reproduced ones. Accuracies and shares are fractions."""
 
 from __future__ import annotations
 
@@ -76,6 +76,25 @@ IMAGENET_C_TABLE5 = pd.DataFrame(
 IMAGENET_C_TABLE5[["relative_top1", "relative_top5"]] /= 100
 # The ten corruptions Table 5 lists (of the 15 evaluated for Figure 7), in its order.
 TABLE5_CORRUPTIONS: tuple[str, ...] = tuple(IMAGENET_C_TABLE5["corruption"].drop_duplicates())
+
+# Figure 5 and Section 3.2: the authors' limited human study of 400 ImageNet test images, half PIE_90 and
+# half not, shuffled with the PIE label hidden; the share of each group with each property (the property
+# names are ``annotation.QUESTIONS``'; the study reported no share for atypical examples).
+HUMAN_STUDY_SIZE = 400
+HUMAN_STUDY = pd.DataFrame(
+    {
+        "property": [
+            "incorrect or insufficient label",
+            "several objects",
+            "fine-grained classes",
+            "atypical example",
+            "image corruption",
+            "abstract representation",
+        ],
+        "share_pie": [0.095, 0.508, 0.382, None, 0.121, 0.035],
+        "share_non_pie": [0.029, 0.223, 0.083, None, 0.087, 0.015],
+    }
+).astype({"share_pie": float, "share_non_pie": float})
 
 
 def reported_fractions() -> pd.DataFrame:

@@ -164,6 +164,24 @@ PARAMETERS: dict[str, Parameter] = {
             "K models per method in the comparison, up to the trained K (None: 5, or K if smaller)",
             1,
         ),
+        Parameter(
+            "annotation_sparsity",
+            None,
+            "float|None",
+            float,
+            "the level whose PIEs the annotation sheet samples (None: the highest)",
+            above=0,
+            below=1,
+        ),
+        Parameter(
+            "annotation_size",
+            200,
+            "int",
+            int,
+            "images on the annotation sheet, half PIEs (fewer when the level has too few)",
+            2,
+        ),
+        Parameter("annotation_seed", 0, "int", int, "which images the annotation sheet draws, and their order", 0),
     )
 }
 POPULATION_PARAMETERS = ("population_size", "dense_population_size", "sparsities", "seed", "data_dir")

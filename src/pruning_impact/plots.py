@@ -383,3 +383,27 @@ def taxicab_figure(scores: pd.DataFrame, column: str, member_column: str, vog_co
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def annotation_figure(properties: pd.DataFrame, paper: pd.DataFrame | None = None, title: str = ""):
+    """Each property's share among PIEs and non-PIEs with its confidence interval (``annotation.property_table``),
+    and the paper's ImageNet shares as open markers where given (Figure 5)."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(properties) + 2.0))
+    palette = sns.color_palette("colorblind")
+    rows = np.arange(len(properties))
+    for offset, (part, name, colour) in enumerate((("pie", "PIE", palette[3]), ("non_pie", "non-PIE", palette[0]))):
+        y = rows + (0.15 if offset == 0 else -0.15)
+        share = properties[f"share_{part}"].to_numpy()
+        error = np.clip(np.stack([share - properties[f"low_{part}"], properties[f"high_{part}"] - share]), 0, None)
+        ax.errorbar(share, y, xerr=error, fmt="o", color=colour, capsize=3, label=f"{name} (this study)")
+        if paper is not None:
+            reported = properties["property"].map(paper.set_index("property")[f"share_{part}"])
+            ax.scatter(
+                reported, y, marker="D", facecolors="none", edgecolors=colour, s=45, label=f"{name} (paper, ImageNet)"
+            )
+    ax.set_yticks(rows, properties["property"])
+    ax.invert_yaxis()
+    ax.set(xlabel="share of images with the property", xlim=(-0.02, 1.02), title=title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
+    fig.tight_layout()
+    return fig

@@ -12,6 +12,7 @@ Layout of a results folder::
             robustness-<key>-natural/   per-example predictions on a natural distribution-shift set, DONE
         bits-08/model-03/      a quantized level (quantize-int8): predictions of dense model i quantized, no model.pt
         analysis/<key>/        tables of one analysis (key: population sizes and options), DONE
+        annotation/            sheet-<id>.html (for annotators), key-<id>.csv, example-answers-<id>-<annotator>.csv
         methods/<key>/         tables comparing compression methods at one K, DONE
         robustness/<key>/      tables of one robustness evaluation, DONE
     <results>/corrupted/<dataset>-n<size>-sample<seed>/<corruption>-s<severity>-seed<seed>-v<version>.npy
@@ -54,6 +55,7 @@ LOGITS_FILE = "logits.npy"
 METRICS_FILE = "metrics.json"
 RUN_FILE = "run.json"
 ANALYSIS_DIR = "analysis"
+ANNOTATION_DIR = "annotation"  # in a population's folder: annotation sheets, their keys and example answers
 METHODS_DIR = "methods"  # in the paper's method's population: tables comparing compression methods
 ROBUSTNESS_DIR = "robustness"
 CORRUPTED_DIR = "corrupted"
@@ -122,6 +124,26 @@ def natural_dir(run: Path, key: str) -> Path:
 def methods_dir(pop_dir: Path, key: str) -> Path:
     """Tables comparing compression methods against this population's dense models (one comparison key)."""
     return pop_dir / METHODS_DIR / key
+
+
+def annotation_dir(pop_dir: Path) -> Path:
+    """Annotation sheets of a population (``sheet-<id>.html``), their keys and the book's example answers."""
+    return pop_dir / ANNOTATION_DIR
+
+
+def sheet_file(folder: Path, sheet_id: str) -> Path:
+    """The annotation sheet an annotator opens (no PIE label in it)."""
+    return folder / f"sheet-{sheet_id}.html"
+
+
+def key_file(folder: Path, sheet_id: str) -> Path:
+    """The key of an annotation sheet: which of its images are PIEs (kept from the annotators)."""
+    return folder / f"key-{sheet_id}.csv"
+
+
+def example_answers_file(folder: Path, sheet_id: str, annotator: str) -> Path:
+    """The book's machine answers to a sheet, one file per machine annotator (not human data)."""
+    return folder / f"example-answers-{sheet_id}-{annotator}.csv"
 
 
 def robustness_tables_dir(pop_dir: Path, key: str) -> Path:
@@ -553,6 +575,7 @@ NOTEBOOKS_DIR = "notebooks"
 LESSONS_DIR = "lessons"  # in the classroom population's folder: the chapters executed as in a lesson
 BOOK_DIR = "book"
 FIGURES_DIR = "figures"
+EXEMPLARS_DIR = "_static/exemplars"  # beside the book's static files (html_static_path): the exemplar browser's
 BOOK_CONFIG_FILES = ("_config.yml", "_toc.yml")
 BOOK_SOURCE_SUFFIXES = (".md", ".bib")
 BOOK_INCLUDED_FILES = (  # repository files the book shows (literalinclude) or loads (its style sheet)
