@@ -53,8 +53,6 @@ annotation_size = 200  # type: int  images on the annotation sheet, half PIEs (f
 annotation_seed = 0  # type: int  which images the annotation sheet draws, and their order
 
 # %% tags=["hide-input"]
-import pandas as pd
-
 from pruning_impact import annotation, paper, plots, store
 from pruning_impact.book import open_chapter
 
@@ -128,15 +126,8 @@ if len(key) < study.requested:
         f"This population has too few PIEs at {store.format_percent(level)} for {study.requested} images: the "
         f"sheet has {len(key)}."
     )
-questions = pd.DataFrame(
-    {
-        "answers column": [q.name for q in annotation.QUESTIONS],
-        "question on the sheet": [q.text for q in annotation.QUESTIONS],
-        "property counted": [f"{q.prop} (answer {'yes' if q.present_when else 'no'})" for q in annotation.QUESTIONS],
-    }
-)
 chapter.show_table(
-    questions,
+    annotation.questions_table(),
     "tab-annotation-questions",
     "The sheet's questions (the paper's Appendix 6.5, in our words) and the property each one codes.",
 )
@@ -153,14 +144,11 @@ chapter.show_table(
 # Each of the {glue:text}`annotators` machine annotators answers every question by the rule of
 # {numref}`tab-annotation-rule`, then flips each answer with probability
 # {glue:text}`flip_pct:.0f`% (seeded). The rule reads the images and dense models that took no part in
-# choosing the PIEs (the held-out ones); it never reads which images are PIEs.
+# choosing the PIEs; it never reads which images are PIEs.
 
 # %% tags=["hide-input"]
-rule = pd.DataFrame(
-    {"answers column": list(annotation.EXAMPLE_RULE), "the rule's answer": list(annotation.EXAMPLE_RULE.values())}
-)
 chapter.show_table(
-    rule,
+    annotation.rule_table(),
     "tab-annotation-rule",
     "The rule behind the example answers (not human judgement; see `pruning_impact.annotation.EXAMPLE_RULE`).",
 )
@@ -188,24 +176,8 @@ chapter.show_figure(
 
 
 # %% tags=["hide-input"]
-def share(part: str) -> pd.Series:
-    return table.apply(lambda r: f"{r[f'share_{part}']:.3f} ({r[f'low_{part}']:.3f}-{r[f'high_{part}']:.3f})", axis=1)
-
-
-view = pd.DataFrame(
-    {
-        "property": table["property"],
-        "# PIE": table["count_pie"],
-        "PIE share (95% interval)": share("pie"),
-        "# non-PIE": table["count_non_pie"],
-        "non-PIE share (95% interval)": share("non_pie"),
-        "odds ratio": table["odds_ratio"],
-        "p (Fisher)": table["p_fisher"].map(lambda p: f"{p:.2g}"),
-        "p (Holm)": table["p_holm"].map(lambda p: f"{p:.2g}"),
-    }
-)
 chapter.show_table(
-    view,
+    annotation.properties_view(table),
     "tab-annotation-properties",
     f"Each property among the {len(key) // 2} PIEs and {len(key) // 2} non-PIEs of the example answers "
     "(**not human data**): counts, shares with 95% Wilson intervals, odds ratio and two-sided Fisher's exact "

@@ -203,6 +203,8 @@ def export_sheet(
     ``is_pie`` [N]: PIE_t at ``sparsity``; ``close_predictions`` [K, N]: the models whose confusions choose
     labels 2 and 3 of each class (models that did not choose the PIEs); ``images(indices)`` returns the raw
     test images. The key may go to another folder (``key_out``), away from the sheet."""
+    out = store.check_writable(Path(out), "annotation sheet")  # before the work, not after
+    key_folder = out if key_out is None else store.check_writable(Path(key_out), "annotation key")
     labels = np.asarray(labels)
     indices = sample_items(is_pie, n, seed)
     pairs = close_labels(close_predictions, labels, len(class_names))
@@ -235,8 +237,6 @@ def export_sheet(
                 "sparsity": float(sparsity),
             }
         )
-    out = store.check_writable(Path(out), "annotation sheet")
-    key_folder = out if key_out is None else store.check_writable(Path(key_out), "annotation key")
     page, key = store.sheet_file(out, sheet), store.key_file(key_folder, sheet)
     title = f"Annotation sheet {sheet}: {n} images of {population}"
     store.atomic_write_bytes(page, sheet_html(sheet, title, items, names).encode())
@@ -248,15 +248,19 @@ def export_sheet(
 # ----------------------------------------------------------------------------- answers
 
 
+def read_csv(path: Path, what: str, instead: str, **options) -> pd.DataFrame:
+    """A CSV file, or one message naming it, why it cannot be read and what to pass ``instead``."""
+    try:
+        return pd.read_csv(path, **options)
+    except (OSError, ValueError) as exc:
+        raise AnnotationError(f"cannot read the {what} {path}: {exc}; pass {instead}") from None
+
+
 def read_key(path: str | Path) -> pd.DataFrame:
     """A key file written by ``export_sheet``; anything else is refused with what to pass instead."""
     path = Path(path)
-    try:
-        key = pd.read_csv(path, dtype={"sheet_id": str})  # an id may be all digits, with leading zeros
-    except (OSError, ValueError) as exc:
-        raise AnnotationError(
-            f"cannot read the key {path}: {exc}; pass the {KEY_HINT} written with the sheet"
-        ) from None
+    # an id may be all digits, with leading zeros: read as text
+    key = read_csv(path, "key", f"the {KEY_HINT} written with the sheet", dtype={"sheet_id": str})
     missing = [c for c in KEY_COLUMNS if c not in key.columns]
     if missing:
         problem = f"it lacks the column(s) {', '.join(missing)}"
@@ -276,12 +280,7 @@ def read_answers(path: str | Path, key: pd.DataFrame) -> pd.DataFrame:
     fit (another sheet, a missing or unknown column, item or value)."""
     path = Path(path)
     sheet = key["sheet_id"].iloc[0]
-    try:
-        answers = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise AnnotationError(
-            f"cannot read the answers {path}: {exc}; pass the CSV the sheet's button downloaded"
-        ) from None
+    answers = read_csv(path, "answers", "the CSV the sheet's button downloaded", dtype=str, keep_default_na=False)
     missing = [c for c in ANSWER_COLUMNS if c not in answers.columns]
     if missing:
         raise AnnotationError(
@@ -520,6 +519,40 @@ def agreement(joined: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def questions_table() -> pd.DataFrame:
+    """The sheet's questions and the property each one codes, for the chapter."""
+    return pd.DataFrame(
+        {
+            "answers column": [q.name for q in QUESTIONS],
+            "question on the sheet": [q.text for q in QUESTIONS],
+            "property counted": [f"{q.prop} (answer {'yes' if q.present_when else 'no'})" for q in QUESTIONS],
+        }
+    )
+
+
+def properties_view(table: pd.DataFrame) -> pd.DataFrame:
+    """``property_table`` as the chapter shows it: counts, each share with its interval in one cell, p-values
+    in two significant digits."""
+
+    def share(part: str) -> pd.Series:
+        return table.apply(
+            lambda r: f"{r[f'share_{part}']:.3f} ({r[f'low_{part}']:.3f}-{r[f'high_{part}']:.3f})", axis=1
+        )
+
+    return pd.DataFrame(
+        {
+            "property": table["property"],
+            "# PIE": table["count_pie"],
+            "PIE share (95% interval)": share("pie"),
+            "# non-PIE": table["count_non_pie"],
+            "non-PIE share (95% interval)": share("non_pie"),
+            "odds ratio": table["odds_ratio"],
+            "p (Fisher)": table["p_fisher"].map(lambda p: f"{p:.2g}"),
+            "p (Holm)": table["p_holm"].map(lambda p: f"{p:.2g}"),
+        }
+    )
+
+
 # ----------------------------------------------------------------------------- example answers (not human)
 
 EXAMPLE_RULE = {
@@ -531,6 +564,11 @@ EXAMPLE_RULE = {
     "abstract": "0 always (the rule cannot see abstraction)",
 }
 EXAMPLE_FLIP = 0.1  # each machine annotator flips each answer with this probability (seeded), to disagree
+
+
+def rule_table() -> pd.DataFrame:
+    """``EXAMPLE_RULE`` as a table, for the chapter."""
+    return pd.DataFrame({"answers column": list(EXAMPLE_RULE), "the rule's answer": list(EXAMPLE_RULE.values())})
 
 
 def image_statistics(

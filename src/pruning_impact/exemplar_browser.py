@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .disparity import taxicab_scores
+from .disparity import label_distribution, taxicab_scores
 from .pie import modal_labels
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -35,11 +35,8 @@ def distribution_text(predictions: np.ndarray) -> list[str]:
     """Each example's label distribution over the models of ``predictions`` [K, N] as "label:count" pairs,
     most frequent first (ties: lower label first), e.g. "6:14 0:6"."""
     predictions = np.asarray(predictions)
-    num_classes = int(predictions.max()) + 1
-    counts = np.zeros((predictions.shape[1], num_classes), dtype=np.int32)
-    rows = np.arange(predictions.shape[1])
-    for model in predictions:
-        counts[rows, model] += 1
+    fractions = label_distribution(predictions, int(predictions.max()) + 1)
+    counts = np.rint(fractions * len(predictions)).astype(np.int64)
     out = []
     for row in counts:
         present = np.flatnonzero(row)
