@@ -9,7 +9,7 @@ SYSTEM_FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte
 # When make began: the book reports the time spent setting up.
 STARTED := $(shell date +%s)
 
-.PHONY: book test setup data train status notebooks pdf browser
+.PHONY: book test test-fast checks setup data train status notebooks pdf browser
 
 # The virtual environment, rebuilt only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -55,9 +55,9 @@ browser:
 	    || echo "apt-get could not install chromium; the browser tests will be skipped"; \
 	fi
 
-# After editing notebooks/*.py: parameters cells from pruning_impact.parameters, formatted, .ipynb in sync.
+# After editing notebooks/*.py: parameters cells from pruning_impact.book.parameters, formatted, .ipynb in sync.
 notebooks: setup
-	$(BIN)/python -m pruning_impact.parameters notebooks/[0-9][0-9]_*.py
+	$(BIN)/python -m pruning_impact.book.parameters notebooks/[0-9][0-9]_*.py
 	$(BIN)/ruff format notebooks
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
 
@@ -69,8 +69,15 @@ pdf: setup
 	  $(BIN)/jupyter-book build . --builder pdflatex && echo "The PDF is in _build/latex/"; \
 	fi
 
-# The linter and the formatter (configured in pyproject.toml), then the tests.
-test: setup $(VENV)/.installed-ray browser
+# The linter, the formatter and the layers' import contracts (all configured in pyproject.toml), then every test.
+test: setup $(VENV)/.installed-ray browser checks
+	$(BIN)/python -m pytest -q
+
+# The edit loop: the same checks, then the tests not marked slow, ray or browser (under two minutes on 2 cores).
+test-fast: setup checks
+	$(BIN)/python -m pytest -q -m "not slow and not ray and not browser"
+
+checks: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports

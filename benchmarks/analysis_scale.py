@@ -13,10 +13,11 @@ import tracemalloc
 
 import numpy as np
 
-from pruning_impact.analysis import Population, analyze
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import cpu_model
-from pruning_impact.settings import AnalysisOptions
+from pruning_impact.analysis.predictions import Population
+from pruning_impact.analysis.run import analyze
+from pruning_impact.foundations.machine import cpu_model
+from pruning_impact.foundations.options import AnalysisOptions
+from pruning_impact.foundations.profiles import get_profile
 
 
 def random_population(k: int, n: int, classes: int, seed: int = 0) -> Population:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 
-from pruning_impact.data import load_dataset
-from pruning_impact.models import build_model, multiply_adds
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import machine
-from pruning_impact.train import train_model
+from pruning_impact.foundations.machine import machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.training.datasets import load_dataset
+from pruning_impact.training.models import build_model, multiply_adds
+from pruning_impact.training.train import train_model
 
 # name -> ModelSettings fields
 CANDIDATES = {

@@ -22,11 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pruning_impact import pie, stats
-from pruning_impact.analysis import read_analysis
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import SLOWER_KIND_FACTOR, machine
-from pruning_impact.train import training_precision
+from pruning_impact.analysis import pie, stats
+from pruning_impact.analysis.run import read_analysis
+from pruning_impact.foundations.machine import SLOWER_KIND_FACTOR, machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.training.train import training_precision
 
 TARGET_SECONDS = 180
 

@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 
-from pruning_impact.corruptions import CORRUPTIONS, corrupt
-from pruning_impact.data import load_dataset
-from pruning_impact.provenance import cpu_model
-from pruning_impact.settings import DataSettings
+from pruning_impact.foundations.machine import cpu_model
+from pruning_impact.foundations.settings import DataSettings
+from pruning_impact.robustness.corruptions import CORRUPTIONS, corrupt
+from pruning_impact.training.datasets import load_dataset
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pruning_impact import exemplar_browser
-from pruning_impact.headless import Browser
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import machine
+from pruning_impact.book.headless import Browser
+from pruning_impact.foundations.machine import machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.study import exemplar_browser
 
 READY = "document.getElementById('exemplar-browser-app').dataset.ready"
 

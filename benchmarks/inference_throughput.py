@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from pruning_impact.data import images_to_input
-from pruning_impact.inference import autocast, mixed_precision, predict_logits
-from pruning_impact.models import build_model, inference_model
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import machine
+from pruning_impact.foundations.machine import machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.training.images import images_to_input
+from pruning_impact.training.inference import autocast, mixed_precision, predict_logits
+from pruning_impact.training.models import build_model, inference_model
 
 
 def main() -> None:

@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pruning_impact import store
-from pruning_impact.methods import BOOK_METHODS, comparison_size, run_comparison, train_variants
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import SLOWER_KIND_FACTOR, machine
+from pruning_impact.analysis.method_comparison import run_comparison
+from pruning_impact.foundations import folders, store
+from pruning_impact.foundations.machine import SLOWER_KIND_FACTOR, machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.training.variants import BOOK_METHODS, comparison_size, train_variants
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
             (copy / name).hardlink_to(population / name)
         for level in settings.population.levels:
             for index in store.finished_indices(population, level):
-                store.copy_run(store.run_dir(population, level, index), store.run_dir(copy, level, index))
+                folders.copy_run(store.run_dir(population, level, index), store.run_dir(copy, level, index))
         start = time.perf_counter()
         train_variants(settings, folder, BOOK_METHODS, k, progress=False)
         trained = time.perf_counter() - start

@@ -18,15 +18,15 @@ import argparse
 import tempfile
 import time
 
-from pruning_impact.data import load_dataset
-from pruning_impact.executor import ExecutorOptions
-from pruning_impact.population import auto_workers, planned_runs, train_population
-from pruning_impact.profiles import get_profile, resolve_settings
-from pruning_impact.provenance import machine
-from pruning_impact.robustness import evaluate_population, evaluated_runs
-from pruning_impact.robustness_sets import corrupted_sets
-from pruning_impact.settings import RobustnessOptions
-from pruning_impact.train import training_precision
+from pruning_impact.foundations.executor import ExecutorOptions
+from pruning_impact.foundations.machine import machine
+from pruning_impact.foundations.options import RobustnessOptions
+from pruning_impact.foundations.profiles import get_profile, resolve_settings
+from pruning_impact.robustness.evaluation import evaluate_population, evaluated_runs
+from pruning_impact.robustness.sets import corrupted_sets
+from pruning_impact.training.datasets import load_dataset
+from pruning_impact.training.population import auto_workers, planned_runs, train_population
+from pruning_impact.training.train import training_precision
 
 
 def main() -> None:

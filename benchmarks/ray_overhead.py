@@ -24,11 +24,12 @@ import time
 
 import numpy as np
 
-from pruning_impact import store
-from pruning_impact.executor import ExecutorOptions, RayExecutor
-from pruning_impact.population import planned_runs, train_population
-from pruning_impact.profiles import resolve_settings
-from pruning_impact.provenance import machine
+from pruning_impact.foundations import store
+from pruning_impact.foundations.executor import ExecutorOptions
+from pruning_impact.foundations.machine import machine
+from pruning_impact.foundations.profiles import resolve_settings
+from pruning_impact.foundations.ray_executor import RayExecutor
+from pruning_impact.training.population import planned_runs, train_population
 
 
 def timed_population(settings, executor: ExecutorOptions) -> tuple[float, str]:

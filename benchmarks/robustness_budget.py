@@ -29,12 +29,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pruning_impact import robustness, store, verdicts
-from pruning_impact import robustness_tables as tables_of
-from pruning_impact.analysis import read_analysis
-from pruning_impact.provenance import cpu_model
-from pruning_impact.robustness_sets import subsample_indices
-from pruning_impact.settings import AnalysisOptions, RobustnessOptions, Settings
+from pruning_impact import verdicts
+from pruning_impact.analysis.run import read_analysis
+from pruning_impact.foundations import folders, store
+from pruning_impact.foundations.machine import cpu_model
+from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
+from pruning_impact.foundations.settings import Settings
+from pruning_impact.robustness import evaluation
+from pruning_impact.robustness import tables as tables_of
+from pruning_impact.robustness.sets import subsample_indices
 
 CORRUPTION_BUDGETS = (250, 500, 1000, 2000)
 ADVERSARIAL_BUDGETS = (125, 250, 500)
@@ -46,19 +49,19 @@ STABLE = 0.9
 def load_predictions(pop_dir: Path, options: RobustnessOptions, runs: list, sources: dict) -> dict:
     """Every evaluated model's stored predictions and the labels of their subsamples, as ``build_tables``
     reads them."""
-    key, labels = robustness.options_key(options), store.load_labels(pop_dir)
+    key, labels = evaluation.options_key(options), store.load_labels(pop_dir)
     out = {"clean": {}, "corrupted": {}, "adv_clean": {}, "attacked": {}}
     for run in runs:
         folder = store.robustness_dir(store.run_dir(pop_dir, *run), key)
-        out["clean"][run] = store.load_npy(folder / store.CLEAN_TOP5_FILE)
+        out["clean"][run] = folders.load_npy(folder / store.CLEAN_TOP5_FILE)
         out["corrupted"][run] = {
-            (name, s): store.load_npy(folder / store.corrupted_top5_file(name, s))
+            (name, s): folders.load_npy(folder / store.corrupted_top5_file(name, s))
             for name in sources
             for s in options.severities
         }
-        out["adv_clean"][run] = store.load_npy(folder / store.ADVERSARIAL_CLEAN_FILE)
+        out["adv_clean"][run] = folders.load_npy(folder / store.ADVERSARIAL_CLEAN_FILE)
         out["attacked"][run] = {
-            (a, e): store.load_npy(folder / store.adversarial_top1_file(a, e))
+            (a, e): folders.load_npy(folder / store.adversarial_top1_file(a, e))
             for a in options.attacks
             for e in options.epsilons
         }
@@ -102,11 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{pop_dir} holds settings named {settings.name}, not {args.population}")
     options = RobustnessOptions(subsample=args.subsample, adversarial_subsample=args.adversarial_subsample)
     alpha = AnalysisOptions().alpha
-    full = robustness.read_tables(settings, args.results, options)  # what the notebooks read
+    full = evaluation.read_tables(settings, args.results, options)  # what the notebooks read
     accuracies = read_analysis(args.results, settings, AnalysisOptions())["model_accuracies"]
     stored = full["corruption_accuracy"]
     sources = dict(zip(stored["corruption"], stored["source"], strict=True))
-    p = load_predictions(pop_dir, options, robustness.evaluated_runs(settings, options), sources)
+    p = load_predictions(pop_dir, options, evaluation.evaluated_runs(settings, options), sources)
     n_full, m_full = len(p["labels"]), len(p["adv_labels"])
     rebuilt = corruption_table(p, np.arange(n_full), sources)
     pd.testing.assert_frame_equal(rebuilt, stored, check_dtype=False)  # the predictions make the stored tables

@@ -6,9 +6,9 @@ python benchmarks/train_one.py [--profile fashion-mnist] [--sparsity 0.9] [--see
 import argparse
 import time
 
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import cpu_model
-from pruning_impact.train import train_model
+from pruning_impact.foundations.machine import cpu_model
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.training.train import train_model
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ import time
 import torch
 from torch import nn
 
-from pruning_impact.data import load_dataset
-from pruning_impact.models import build_model, multiply_adds
-from pruning_impact.profiles import get_profile
-from pruning_impact.provenance import cpu_model, machine
-from pruning_impact.settings import Settings
-from pruning_impact.train import lr_at, train_model, training_precision
+from pruning_impact.foundations.machine import cpu_model, machine
+from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.foundations.settings import Settings
+from pruning_impact.training.datasets import load_dataset
+from pruning_impact.training.models import build_model, multiply_adds
+from pruning_impact.training.train import lr_at, train_model, training_precision
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:

@@ -18,8 +18,8 @@ import time
 
 import pandas as pd
 
-from pruning_impact import simulation
-from pruning_impact.provenance import cpu_model
+from pruning_impact.foundations.machine import cpu_model
+from pruning_impact.verdicts import calibration
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,17 +32,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     simulations = 20 if args.quick else args.simulations
     start = time.perf_counter()
-    rates = simulation.calibrate(simulations, args.seed, workers=args.workers, progress=False)
+    rates = calibration.calibrate(simulations, args.seed, workers=args.workers, progress=False)
     seconds = time.perf_counter() - start
     if args.out:
         rates.to_csv(args.out, index=False)
     with pd.option_context("display.width", 200, "display.max_rows", 100):
         print(rates.round(3).to_string(index=False))
-    print(f"planted scenario per claim: {simulation.PLANTED}")
-    for claim, why in simulation.UNDERPOWERED.items():
+    print(f"planted scenario per claim: {calibration.PLANTED}")
+    for claim, why in calibration.UNDERPOWERED.items():
         print(f"claim {claim} has no planted test: {why}")
     print(f"{simulations} simulations per scenario in {seconds:.1f} s on {cpu_model()} ({platform.machine()})")
-    result = simulation.summary(rates)
+    result = calibration.summary(rates)
     print(f"null_max={result['null_max']:.3f} planted_min={result['planted_min']:.3f}")
 
 

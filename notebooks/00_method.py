@@ -39,17 +39,18 @@ calibration_simulations = None  # type: int|None  simulated populations per scen
 # %% tags=["hide-input"]
 import pandas as pd
 
-from pruning_impact import simulation, verdicts
+from pruning_impact import verdicts
 from pruning_impact.book import glue, show_table
-from pruning_impact.parameters import read_parameters
-from pruning_impact.profiles import get_profile, paper_setups
+from pruning_impact.book.parameters import read_parameters
+from pruning_impact.foundations.profiles import get_profile, paper_setups
+from pruning_impact.verdicts import calibration
 
 given = read_parameters(vars())  # converts and checks the parameters; a wrong one stops here with a message
 settings = get_profile(profile)
 paper_settings = get_profile("imagenet-resnet50")
-simulations = given.get("calibration_simulations", simulation.BOOK_SIMULATIONS)
-rates = simulation.read_calibration(results_dir, simulations)
-result = simulation.summary(rates)
+simulations = given.get("calibration_simulations", calibration.BOOK_SIMULATIONS)
+rates = calibration.read_calibration(results_dir, simulations)
+result = calibration.summary(rates)
 
 
 def window(s) -> tuple[float, float]:
@@ -68,11 +69,11 @@ glue("pie_margin", 100 * verdicts.PIE_MARGIN)
 glue("robustness_margin", 100 * verdicts.ROBUSTNESS_MARGIN)
 glue("simulations", simulations)
 glue("class_margin_t", 100 * verdicts.CLASS_MARGIN_SPARSITY)
-for name, value in simulation.SIZES.items():
+for name, value in calibration.SIZES.items():
     glue(f"sim_{name}", value)
 glue("null_max", result["null_max"])
 glue("planted_min", result["planted_min"])
-glue("underpowered", "; ".join(f"claim {c}: {why}" for c, why in simulation.UNDERPOWERED.items()))
+glue("underpowered", "; ".join(f"claim {c}: {why}" for c, why in calibration.UNDERPOWERED.items()))
 
 # %% [markdown]
 # ## Populations, not single models
@@ -127,7 +128,7 @@ glue("underpowered", "; ".join(f"claim {c}: {why}" for c, why in simulation.UNDE
 # code disagree (the batch size, whose stated value does not fit the stated number of epochs), the
 # profile follows the code; the pruning window follows the paper's Section 6.1, which reports the
 # values its grid search chose. {numref}`tab-paper-setups` lists every choice with its source; the
-# profiles' docstrings in `src/pruning_impact/profiles.py` say the same in more words.
+# profiles' docstrings in `src/pruning_impact/foundations/profiles.py` say the same in more words.
 
 # %% tags=["hide-input"]
 show_table(
@@ -181,7 +182,7 @@ show_table(
 # ## Verdict rules
 #
 # Every claim of the paper gets a verdict computed by a rule fixed in code
-# (`src/pruning_impact/verdicts.py`):
+# (`src/pruning_impact/verdicts/`):
 #
 # - “reproduced” when a calibrated test rejects “no effect” at $\alpha$ after Holm's correction
 #   over the levels (or corruption families) the claim looks at;
@@ -225,7 +226,7 @@ show_table(
 #
 # The rules were run on simulated populations of the default sizes ($K$ = {glue:text}`sim_k` per sparse level,
 # {glue:text}`sim_k_dense` dense, {glue:text}`sim_classes` classes, {glue:text}`sim_n` test images) built to resemble the default Fashion-MNIST population
-# (`src/pruning_impact/simulation.py`): with **no effect** (sparse models drawn from the dense
+# (`src/pruning_impact/verdicts/calibration.py`): with **no effect** (sparse models drawn from the dense
 # distribution), with the effects **seen** in the default population, and with effects in the
 # **paper's** direction where the default population does not show them. Over
 # {glue:text}`simulations` simulations per scenario, the largest rate of "reproduced" with no effect
@@ -234,7 +235,7 @@ show_table(
 # `benchmarks/verdict_calibration.py` runs the same simulations at a larger number.
 
 # %% tags=["hide-input"]
-planted = simulation.PLANTED
+planted = calibration.PLANTED
 rows = []
 for claim in sorted(rates["claim"].unique(), key=lambda c: list(verdicts.CLAIMS).index(c)):
     part = rates[rates["claim"] == claim].set_index("scenario")
@@ -262,7 +263,7 @@ show_table(
 # - Compare populations, and always beside a dense-vs-dense baseline of the same size.
 # - A set chosen by some models must be scored by others.
 # - Each statistic here is defined on plain arrays of predictions, so it can be applied to any
-#   population of models, from this code or elsewhere (`pruning_impact.stats`, `pruning_impact.pie`).
+#   population of models, from this code or elsewhere (`pruning_impact.analysis.stats`, `pruning_impact.analysis.pie`).
 #
 # ## Exercises
 
@@ -304,7 +305,7 @@ show_table(
 # :::{exercise}
 # :label: ex-method-selection
 # Why would scoring PIE$_t$ with the models that chose it make PIEs look hard even if pruning changed
-# nothing? Try it with `pruning_impact.simulation.simulate_population` and a scenario without effect.
+# nothing? Try it with `pruning_impact.verdicts.calibration.simulate_population` and a scenario without effect.
 # :::
 
 # %% [markdown] tags=["solution"]

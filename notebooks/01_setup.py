@@ -47,8 +47,9 @@ random_samples = None  # type: int|None  random samples as large as PIE_t in the
 
 import pandas as pd
 
-from pruning_impact import plots, stats
-from pruning_impact.book import open_chapter
+from pruning_impact.analysis import stats
+from pruning_impact.book import open_chapter, plots
+from pruning_impact.book.build_record import build_timings
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -154,7 +155,7 @@ chapter.show_table(
 # and the HTML come after these stages and are not in it.
 
 # %% tags=["hide-input"]
-timings = chapter.build_timings()
+timings = build_timings(chapter.results_dir, chapter.settings)
 when, timing_table = timings or (
     "no recorded build (these models were not trained by `pruning-impact book`)",
     pd.DataFrame(columns=["stage", "seconds", "minutes", "models", "seconds per model"]),

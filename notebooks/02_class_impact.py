@@ -49,8 +49,9 @@ random_samples = None  # type: int|None  random samples as large as PIE_t in the
 
 # %% tags=["hide-input"]
 
-from pruning_impact import plots, stats, verdicts
-from pruning_impact.book import open_chapter
+from pruning_impact import verdicts
+from pruning_impact.analysis import stats
+from pruning_impact.book import open_chapter, plots
 
 plots.set_style()
 chapter = open_chapter(vars())

@@ -47,8 +47,10 @@ gallery_size = 24  # type: int  images per gallery
 gallery_seed = 0  # type: int  which PIE and non-PIE images the galleries show
 
 # %% tags=["hide-input"]
-from pruning_impact import pie, plots, verdicts
-from pruning_impact.book import open_chapter
+from pruning_impact import verdicts
+from pruning_impact.analysis import pie
+from pruning_impact.book import open_chapter, plots
+from pruning_impact.training.datasets import test_images
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -227,7 +229,9 @@ for rows, name, caption in (
         f"Images that are not PIEs at {top_t * 100:.0f}% sparsity, chosen at random (seeded), for contrast.",
     ),
 ):
-    fig = plots.exemplar_gallery(chapter.test_images(rows["example"].to_numpy()), rows, chapter.class_names)
+    fig = plots.exemplar_gallery(
+        test_images(chapter.settings.data, rows["example"].to_numpy()), rows, chapter.class_names
+    )
     chapter.show_figure(fig, name, caption)
 
 # %% [markdown]

@@ -52,9 +52,10 @@ robustness_adversarial_subsample = None  # type: int|None  test images attacked 
 # %% tags=["hide-input"]
 import pandas as pd
 
-from pruning_impact import plots, store, verdicts
-from pruning_impact.book import open_chapter
-from pruning_impact.robustness_tables import per_model_relative, pie_flip_table, table5
+from pruning_impact import verdicts
+from pruning_impact.book import open_chapter, plots
+from pruning_impact.foundations.levels import format_percent
+from pruning_impact.robustness.tables import per_model_relative, pie_flip_table, table5
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -124,7 +125,7 @@ for value, name, what in (
     ("relative_top5", "tab-robustness-relative-top5", "Top-5 relative to clean top-5 (%)"),
 ):
     wide = (100 * summary.pivot(index="corruption", columns="sparsity", values=value)).reset_index()
-    wide.columns = ["corruption"] + [f"t = {store.format_percent(c)}" for c in wide.columns[1:]]
+    wide.columns = ["corruption"] + [f"t = {format_percent(c)}" for c in wide.columns[1:]]
     wide["corruption"] = wide["corruption"].str.replace("_", " ")
     chapter.show_table(
         wide,

@@ -29,7 +29,7 @@
 # smaller task on a CPU, so raw counts are not comparable; {numref}`tab-paper-vs-book` puts
 # everything on a common scale (change of top-1, share of classes significantly affected, share of
 # test images that are PIEs). The verdicts in {numref}`tab-verdicts` are computed by fixed rules from
-# the tables of the earlier chapters (`src/pruning_impact/verdicts.py`, calibrated in
+# the tables of the earlier chapters (`src/pruning_impact/verdicts/`, calibrated in
 # {doc}`00_method`); none is written by hand.
 
 # %% tags=["parameters"]
@@ -49,9 +49,10 @@ robustness_adversarial_subsample = None  # type: int|None  test images attacked 
 
 # %% tags=["hide-input"]
 
-from pruning_impact import comparison, paper, verdicts
+from pruning_impact import verdicts
 from pruning_impact.book import open_chapter
-from pruning_impact.robustness_tables import table5
+from pruning_impact.robustness.tables import table5
+from pruning_impact.verdicts import paper, paper_vs_book
 
 chapter = open_chapter(vars())
 tables, robustness = chapter.tables, chapter.robustness()
@@ -94,7 +95,7 @@ chapter.show_table(
 )
 
 # %% tags=["hide-input"]
-side = comparison.paper_vs_book(
+side = paper_vs_book.paper_vs_book(
     tables["toplines"], len(chapter.class_names), chapter.num_test, f"{chapter.dataset} (this book)"
 )
 for column in ("top1", "top1_change", "significant_class_fraction", "pie_fraction"):
@@ -119,7 +120,7 @@ chapter.show_table(
 
 # %% tags=["hide-input"]
 chapter.show_table(
-    comparison.class_summary_vs_paper(tables["class_summary"], chapter.dataset),
+    paper_vs_book.class_summary_vs_paper(tables["class_summary"], chapter.dataset),
     "tab-paper-classes",
     f"The paper's class-level summary for CIFAR-10 (its Table 4, {paper.CIFAR10_CLASSES} classes) beside "
     f"this book's ({len(chapter.class_names)} classes), both without correction.",
@@ -127,7 +128,7 @@ chapter.show_table(
 
 # %% tags=["hide-input"]
 chapter.show_table(
-    comparison.shifts_vs_paper(tables["shift_comparison"], chapter.dataset),
+    paper_vs_book.shifts_vs_paper(tables["shift_comparison"], chapter.dataset),
     "tab-paper-shifts",
     'Classes significant per sparsity without correction, as "# signif. (# incr. / # decr.)": the paper\'s '
     "Tables 1 and 4 beside this book's with each model's own top-1 subtracted (shift: model, the paper's "
@@ -135,7 +136,7 @@ chapter.show_table(
 )
 
 # %% tags=["hide-input"]
-side = comparison.robustness_vs_paper(table5(corruption), chapter.dataset)
+side = paper_vs_book.robustness_vs_paper(table5(corruption), chapter.dataset)
 side.iloc[:, 1:] *= 100
 chapter.show_table(
     side,
@@ -159,7 +160,7 @@ chapter.show_table(
 # %% [markdown]
 # :::{exercise}
 # :label: ex-paper-small-k
-# Read the rules in `src/pruning_impact/verdicts.py`. Re-execute this chapter with
+# Read the rules in `src/pruning_impact/verdicts/`. Re-execute this chapter with
 # `-p population_size 4`: which verdicts change, and is the change a property of pruning or of the
 # population size?
 # :::

@@ -34,11 +34,14 @@ classroom_profile = "classroom"  # type: str  the population the lesson plan tra
 # %% tags=["hide-input"]
 import pandas as pd
 
-from pruning_impact import pie, stats, store, verdicts
+from pruning_impact import verdicts
+from pruning_impact.analysis import pie, stats
 from pruning_impact.book import open_chapter
-from pruning_impact.parameters import read_parameters
-from pruning_impact.profiles import resolve_settings
-from pruning_impact.provenance import SLOWER_KIND_FACTOR
+from pruning_impact.book.build_record import build_timings
+from pruning_impact.book.parameters import read_parameters
+from pruning_impact.foundations import store
+from pruning_impact.foundations.machine import SLOWER_KIND_FACTOR
+from pruning_impact.foundations.profiles import resolve_settings
 
 read_parameters(vars())  # converts and checks the parameters; a wrong one stops here with a message
 classroom = open_chapter({"profile": classroom_profile, "results_dir": results_dir})
@@ -120,7 +123,7 @@ classroom.glue_all(
 #   *{glue:text}`05_paper_vs_book.ipynb::verdict_2:s`* ({doc}`05_paper_vs_book`).
 
 # %% tags=["hide-input"]
-timings = classroom.build_timings(setup_note=False)
+timings = build_timings(classroom.results_dir, classroom.settings, setup_note=False)
 book_settings = resolve_settings(profile)
 book_dir = store.population_dir(results_dir, book_settings)
 lesson_dir = store.population_dir(results_dir, settings)

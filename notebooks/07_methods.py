@@ -54,9 +54,7 @@ methods = None  # type: list|None  compression methods compared with magnitude p
 comparison_size = None  # type: int|None  K models per method in the comparison, up to the trained K (None: 5, or K if smaller)
 
 # %% tags=["hide-input"]
-from pruning_impact import methods as comparison
-from pruning_impact import plots
-from pruning_impact.book import open_chapter
+from pruning_impact.book import open_chapter, plots, prose
 
 plots.set_style()
 chapter = open_chapter(vars())
@@ -80,13 +78,13 @@ above = compressed[compressed["n_cie"] > compressed["cie_floor_p975"]]
 chapter.glue("n_rows", len(compressed))
 chapter.glue("n_above", len(above))
 chapter.glue(
-    "rows_above", ", ".join(comparison.row_label(m, n) for m, n in zip(above["method"], above["level_name"])) or "none"
+    "rows_above", ", ".join(prose.row_label(m, n) for m, n in zip(above["method"], above["level_name"])) or "none"
 )
 cev_above = compressed[compressed["cev"] > compressed["cev_floor_p975"]]
 chapter.glue("n_cev_above", len(cev_above))
 chapter.glue(
     "rows_cev_above",
-    ", ".join(comparison.row_label(m, n) for m, n in zip(cev_above["method"], cev_above["level_name"])) or "none",
+    ", ".join(prose.row_label(m, n) for m, n in zip(cev_above["method"], cev_above["level_name"])) or "none",
 )
 chapter.glue("cev_floor", magnitude["cev_floor_p975"])
 chapter.glue("sde_floor", magnitude["sde_floor_p975"])
@@ -131,7 +129,7 @@ chapter.show_table(
 significant = dict(zip(levels["method"], levels["n_significant_none"]))
 chapter.glue("n_sig_magnitude", int(significant["magnitude"]))
 chapter.glue("n_sig_none", int(dense_row["n_significant_none"]))
-chapter.glue("random_sentence", comparison.random_sentence(tables))
+chapter.glue("random_sentence", prose.random_sentence(tables))
 fig = plots.methods_class_figure(class_effects)
 chapter.show_figure(
     fig,
@@ -146,7 +144,7 @@ chapter.show_figure(
 # Blakeney et al. measure disparate impact by how each class's false-positive and false-negative rates
 # change, relative to the dense model's: CEV is the spread of those changes around their mean, SDE the
 # mean gap between a class's change in false negatives and in false positives (definitions in
-# `pruning_impact.disparity`). Both are non-zero even when nothing is compressed, because two groups of
+# `pruning_impact.analysis.disparity`). Both are non-zero even when nothing is compressed, because two groups of
 # dense models already differ, so each stands beside its noise floor: the same measure between two
 # disjoint groups of K dense models ({glue:text}`pct:.1f`th percentile: CEV {glue:text}`cev_floor:.3f`,
 # SDE {glue:text}`sde_floor:.3f`). Magnitude pruning reads CEV {glue:text}`cev_magnitude:.3f` and SDE
@@ -212,11 +210,11 @@ chapter.show_table(
 # {glue:text}`overlap_sentence`
 
 # %% tags=["hide-input"]
-chapter.glue("overlap_sentence", comparison.overlap_sentence(tables))
+chapter.glue("overlap_sentence", prose.overlap_sentence(tables))
 level_names = dict(zip(levels["level"], levels["level_name"])) | {0.0: "dense"}
 view = overlap.assign(
-    a=[comparison.row_label(m, level_names[v]) for m, v in zip(overlap["method_a"], overlap["level_a"])],
-    b=[comparison.row_label(m, level_names[v]) for m, v in zip(overlap["method_b"], overlap["level_b"])],
+    a=[prose.row_label(m, level_names[v]) for m, v in zip(overlap["method_a"], overlap["level_a"])],
+    b=[prose.row_label(m, level_names[v]) for m, v in zip(overlap["method_b"], overlap["level_b"])],
 )[["a", "b", "n_a", "n_b", "n_both", "expected_both", "jaccard"]].rename(
     columns={"n_both": "shared", "expected_both": "shared if independent", "jaccard": "Jaccard"}
 )
@@ -235,7 +233,7 @@ chapter.show_table(
 # ({numref}`tab-methods-shared`, {numref}`tab-methods-hardness`).
 
 # %% tags=["hide-input"]
-chapter.glue("shared_sentence", comparison.shared_sentence(tables))
+chapter.glue("shared_sentence", prose.shared_sentence(tables))
 chapter.show_table(
     shared.rename(columns={"expected_if_independent": "expected if independent", "held_out_top1": "held-out top-1"}),
     "tab-methods-shared",
@@ -282,7 +280,7 @@ chapter.glue("taxicab_auc", magnitude["taxicab_auc_cie"])
 chapter.glue("taxicab_auc_none", dense_row["taxicab_auc_cie"])
 top_name = magnitude["level_name"]
 has_vog = "vog" in scores
-chapter.glue("vog_sentence", comparison.vog_sentence(tables))
+chapter.glue("vog_sentence", prose.vog_sentence(tables))
 fig = plots.taxicab_figure(
     scores, f"taxicab magnitude {top_name}", f"cie magnitude {top_name}", "vog" if has_vog else None
 )
@@ -344,7 +342,7 @@ for bits in ("fp16", "int8"):
 # %% tags=["solution", "remove-input"]
 scored = compressed.dropna(subset=["held_out_top1_cie"])
 hardest = scored.loc[scored["held_out_top1_cie"].idxmin()] if len(scored) else compressed.iloc[0]
-chapter.glue("sol_hardest", comparison.row_label(hardest["method"], hardest["level_name"]))
+chapter.glue("sol_hardest", prose.row_label(hardest["method"], hardest["level_name"]))
 chapter.glue("sol_hardest_top1", 100 * hardest["held_out_top1_cie"])
 chapter.glue("sol_none_top1", 100 * dense_row["held_out_top1_cie"])
 chapter.glue("sol_hardest_gap", 100 * (hardest["held_out_top1_cie"] - dense_row["held_out_top1_cie"]))

@@ -53,12 +53,14 @@ annotation_size = 200  # type: int  images on the annotation sheet, half PIEs (f
 annotation_seed = 0  # type: int  which images the annotation sheet draws, and their order
 
 # %% tags=["hide-input"]
-from pruning_impact import annotation, paper, plots, store
-from pruning_impact.book import open_chapter
+from pruning_impact.book import open_chapter, plots, prose
+from pruning_impact.foundations.levels import format_percent
+from pruning_impact.study import agreement, machine_answers, sheet, stored_study
+from pruning_impact.verdicts import paper
 
 plots.set_style()
 chapter = open_chapter(vars())
-study = annotation.example_study(
+study = stored_study.example_study(
     chapter.results_dir,
     chapter.settings,
     chapter.parameter("annotation_sparsity"),
@@ -71,18 +73,18 @@ sheet_link = chapter.attach(study.sheet.page)
 power_factor, power_simulations = 10, 2000  # the exercise: a sample this many times larger; simulated studies
 chapter.glue_all(
     {
-        "n_questions": len(annotation.QUESTIONS),
+        "n_questions": len(sheet.QUESTIONS),
         "paper_study_size": paper.HUMAN_STUDY_SIZE,
         "paper_study_half": paper.HUMAN_STUDY_SIZE // 2,
         "sheet_size": len(key),
         "sheet_half": len(key) // 2,
         "sheet_requested": study.requested,
-        "sheet_level": store.format_percent(level),
+        "sheet_level": format_percent(level),
         "sheet_id": study.sheet.sheet_id,
         "annotators": int(study.joined["annotator"].nunique()),
-        "flip_pct": 100 * annotation.EXAMPLE_FLIP,
+        "flip_pct": 100 * machine_answers.EXAMPLE_FLIP,
         "n_properties": len(table),
-        "differ": annotation.differ_sentence(table),
+        "differ": prose.differ_sentence(table),
         "alpha_pct": 5,
         "ci_pct": 95,
         "power_factor": power_factor,
@@ -123,11 +125,11 @@ chapter.show_note(
 )
 if len(key) < study.requested:
     chapter.show_note(
-        f"This population has too few PIEs at {store.format_percent(level)} for {study.requested} images: the "
+        f"This population has too few PIEs at {format_percent(level)} for {study.requested} images: the "
         f"sheet has {len(key)}."
     )
 chapter.show_table(
-    annotation.questions_table(),
+    sheet.questions_table(),
     "tab-annotation-questions",
     "The sheet's questions (the paper's Appendix 6.5, in our words) and the property each one codes.",
 )
@@ -148,9 +150,9 @@ chapter.show_table(
 
 # %% tags=["hide-input"]
 chapter.show_table(
-    annotation.rule_table(),
+    machine_answers.rule_table(),
     "tab-annotation-rule",
-    "The rule behind the example answers (not human judgement; see `pruning_impact.annotation.EXAMPLE_RULE`).",
+    "The rule behind the example answers (not human judgement; see `pruning_impact.study.machine_answers.EXAMPLE_RULE`).",
 )
 
 # %% [markdown]
@@ -168,7 +170,7 @@ fig = plots.annotation_figure(table, paper.HUMAN_STUDY)
 chapter.show_figure(
     fig,
     "fig-annotation",
-    f"Share of PIEs (PIE$_t$ at {store.format_percent(level)}) and non-PIEs with each property in the example "
+    f"Share of PIEs (PIE$_t$ at {format_percent(level)}) and non-PIEs with each property in the example "
     f"answers (dots, 95% Wilson intervals; {len(key)} images, {study.joined['annotator'].nunique()} machine "
     "annotators, **not human data**) and in the paper's human study of ImageNet PIEs (open diamonds; "
     "Hooker et al., Figure 5).",
@@ -177,7 +179,7 @@ chapter.show_figure(
 
 # %% tags=["hide-input"]
 chapter.show_table(
-    annotation.properties_view(table),
+    agreement.properties_view(table),
     "tab-annotation-properties",
     f"Each property among the {len(key) // 2} PIEs and {len(key) // 2} non-PIEs of the example answers "
     "(**not human data**): counts, shares with 95% Wilson intervals, odds ratio and two-sided Fisher's exact "
@@ -216,7 +218,7 @@ chapter.show_table(
 # {glue:text}`alpha_pct`% level
 # find that difference with a sample of that size, and how often with {glue:text}`power_factor` times as
 # many images?
-# Use `annotation.fisher_power`.
+# Use `agreement.fisher_power`.
 # :::
 
 # %% tags=["solution", "remove-input"]
@@ -225,7 +227,7 @@ half = paper.HUMAN_STUDY_SIZE // 2
 chapter.glue("sol_share_pie", 100 * corruption["share_pie"])
 chapter.glue("sol_share_non", 100 * corruption["share_non_pie"])
 for name, size in (("sol_power", half), ("sol_power_more", power_factor * half)):
-    power = annotation.fisher_power(
+    power = agreement.fisher_power(
         corruption["share_pie"], corruption["share_non_pie"], size, simulations=power_simulations
     )
     chapter.glue(name, 100 * power)

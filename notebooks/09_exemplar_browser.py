@@ -41,12 +41,12 @@ data_dir = None  # type: str|None  folder of the dataset, to show test images (N
 # %% tags=["hide-input"]
 from IPython.display import HTML, display
 
-from pruning_impact import exemplar_browser, store
-from pruning_impact.book import open_chapter
+from pruning_impact.book import open_chapter, paths
+from pruning_impact.study import exemplar_browser
 
 chapter = open_chapter(vars())
 # beside the book's own static files: the build copies them into the HTML
-folder = exemplar_browser.population_browser(chapter.results_dir, chapter.settings, store.EXEMPLARS_DIR)
+folder = exemplar_browser.population_browser(chapter.results_dir, chapter.settings, paths.EXEMPLARS_DIR)
 chapter.glue_all(
     {
         "per_page": exemplar_browser.PER_PAGE,
@@ -62,8 +62,8 @@ chapter.glue_all(
 # {glue:text}`k_sparse` models.
 
 # %% tags=["remove-input"]
-display(HTML(exemplar_browser.embed(f"../{store.EXEMPLARS_DIR}/{folder.name}")))
+display(HTML(exemplar_browser.embed(f"../{paths.EXEMPLARS_DIR}/{folder.name}")))
 chapter.show_note(
-    f"{chapter.describe()} A copy that opens on its own: `{store.EXEMPLARS_DIR}/{folder.name}/"
+    f"{chapter.describe()} A copy that opens on its own: `{paths.EXEMPLARS_DIR}/{folder.name}/"
     f"{exemplar_browser.INDEX_FILE}` in the built HTML."
 )

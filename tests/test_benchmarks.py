@@ -4,6 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the benchmark scripts in subprocesses
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -77,12 +81,11 @@ def test_classroom_time_runs_and_states_the_effects():
     assert "slower kind (AVX2 only):" in out.splitlines()[-1]
 
 
+@pytest.mark.browser
 def test_exemplar_browser_benchmark_runs_and_ends_with_its_load_time():
     import re
 
-    import pytest
-
-    from pruning_impact.headless import chromium
+    from pruning_impact.book.headless import chromium
 
     if chromium() is None:
         pytest.skip("needs Debian's chromium (make test installs it)")

@@ -1,3 +1,3 @@
-from .cli import main
+from pruning_impact.cli import main
 
 raise SystemExit(main())

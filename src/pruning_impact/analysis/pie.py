@@ -1,0 +1,305 @@
+"""Pruning Identified Exemplars (the paper's Section 2.2): test examples where the modal label of a
+sparse population differs from that of the dense population; their counts against a dense-vs-dense
+noise floor, and how every population fares on them (Figures 4 and 10).
+
+Works on plain arrays: predictions [K, N] of integer class indices and labels [N].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pruning_impact.analysis.stats import check_predictions, disjoint_splits, empirical_p
+
+
+def modal_labels(predictions, chunk: int = 8192) -> np.ndarray:
+    """The most frequent label of each example over the K models, [N].
+
+    Ties go to the largest class index among the tied modes, as in the authors' released code
+    (``pandas.Series.mode().max()``). Few classes (at most 256) are counted per class; otherwise memory
+    is O(K^2 * chunk), independent of the number of classes.
+    """
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 2 or predictions.shape[0] < 1:
+        raise ValueError(f"predictions must be [K >= 1 models, N examples], got shape {predictions.shape}")
+    if not np.issubdtype(predictions.dtype, np.integer):
+        raise ValueError(f"predictions must hold integer class indices, got dtype {predictions.dtype}")
+    k, n = predictions.shape
+    num_classes = int(predictions.max()) + 1 if predictions.size else 1
+    if predictions.min(initial=0) >= 0 and num_classes <= 256:
+        counts = np.zeros((n, num_classes), dtype=np.int16)
+        rows = np.arange(n)
+        for model in predictions:
+            counts[rows, model] += 1
+        return num_classes - 1 - np.argmax(counts[:, ::-1], axis=1)  # the largest of the tied modes
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, chunk):
+        block = np.sort(predictions[:, start : start + chunk].T, axis=1)  # [n, K], ascending
+        counts = (block[:, :, None] == block[:, None, :]).sum(axis=2)  # [n, K]: how often each entry occurs
+        # the last position holding the highest count is the largest of the tied modes
+        last_max = block.shape[1] - 1 - np.argmax(counts[:, ::-1], axis=1)
+        out[start : start + chunk] = block[np.arange(len(block)), last_max]
+    return out
+
+
+def pie_mask(dense, sparse) -> np.ndarray:
+    """PIE_t: True where the modal label of the sparse population differs from the dense one's, [N]."""
+    dense, sparse = np.asarray(dense), np.asarray(sparse)
+    if dense.ndim != 2 or sparse.ndim != 2 or dense.shape[1] != sparse.shape[1]:
+        raise ValueError(
+            f"dense {dense.shape} and sparse {sparse.shape} predictions must both be [K, N] with the same N"
+        )
+    return modal_labels(dense) != modal_labels(sparse)
+
+
+def pie_counts(dense, sparse_by_level: Mapping[float, np.ndarray]) -> pd.DataFrame:
+    """Number and fraction of PIEs per sparsity (the last columns of Tables 2 and 3)."""
+    dense_modes = modal_labels(dense)
+    rows = []
+    for sparsity, sparse in sparse_by_level.items():
+        sparse = np.asarray(sparse)
+        if sparse.shape[1] != len(dense_modes):
+            raise ValueError(
+                f"predictions at sparsity {sparsity} cover {sparse.shape[1]} examples, "
+                f"the dense ones {len(dense_modes)}"
+            )
+        mask = modal_labels(sparse) != dense_modes
+        rows.append(
+            {
+                "sparsity": sparsity,
+                "k_dense": len(dense),
+                "k_sparse": len(sparse),
+                "n_pie": int(mask.sum()),
+                "pie_fraction": float(mask.mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0, scorers=None, labels=None) -> pd.DataFrame:
+    """PIEs found between two disjoint random groups of ``half_size`` dense models: the count that
+    modal-label noise alone produces at that population size. One row per repeat.
+
+    With ``scorers`` (predictions [K_h, N] of models outside ``dense``) and ``labels``, each floor set is
+    also scored: ``held_out_top1`` is the scorers' mean top-1 on it, the yardstick for PIE_t scored by
+    the same models (NaN without scorers)."""
+    dense = np.asarray(dense)
+    if dense.ndim != 2:
+        raise ValueError(f"dense predictions must be [K, N], got shape {dense.shape}")
+    hits = None
+    if scorers is not None and len(scorers):
+        scorers, labels = check_predictions(scorers, labels, name="held-out predictions")
+        hits = (scorers == labels).mean(axis=0)  # [N]: mean over the scorers
+    splits = disjoint_splits(len(dense), half_size, repeats, seed)
+    # each split as an order of the models in both groups, so that split_modes counts them together
+    modes_a, modes_b = split_modes(dense, half_size, [np.concatenate([a, b]) for a, b in splits])
+    rows = []
+    for repeat, mask in enumerate(modes_a != modes_b):
+        rows.append(
+            {
+                "repeat": repeat,
+                "half_size": half_size,
+                "n_pie": int(mask.sum()),
+                "pie_fraction": float(mask.mean()),
+                "held_out_top1": float(hits[mask].mean()) if hits is not None and mask.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def split_modes(pool, first: int, splits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Modal labels of both groups of each split of ``pool`` [M, N]: for each ``order`` in ``splits`` (model
+    indices, e.g. a permutation), the first ``first`` models form one group and the rest the other.
+    Returns two [len(splits), N] arrays. Few classes are counted for many splits at once (a matrix
+    product over one-hot predictions); otherwise split by split with ``modal_labels``."""
+    pool = np.asarray(pool)
+    m, n = pool.shape
+    num_classes = int(pool.max()) + 1 if pool.size else 1
+    if not splits:
+        return np.empty((0, n), dtype=np.int64), np.empty((0, n), dtype=np.int64)
+    if pool.min(initial=0) < 0 or num_classes > 256 or m * n * num_classes > 50_000_000:
+        a = np.stack([modal_labels(pool[order[:first]]) for order in splits])
+        b = np.stack([modal_labels(pool[order[first:]]) for order in splits])
+        return a, b
+    # where every model of the pool agrees, so do both groups: count only the other examples
+    contested = np.flatnonzero((pool != pool[0]).any(axis=0))
+    modes = [np.broadcast_to(pool[0], (len(splits), n)).astype(np.int64) for _ in range(2)]
+    if not len(contested):
+        return modes[0], modes[1]
+    sub = pool[:, contested]
+    width = len(contested) * num_classes
+    onehot = np.zeros((m, len(contested), num_classes), dtype=np.float32)
+    onehot[np.arange(m)[:, None], np.arange(len(contested))[None, :], sub] = 1.0
+    onehot = onehot.reshape(m, width)
+    members = np.zeros((2, len(splits), m), dtype=np.float32)
+    for row, order in enumerate(splits):
+        members[0, row, order[:first]] = 1.0
+        members[1, row, order[first:]] = 1.0
+    chunk = max(1, 4_000_000 // width)
+    for group in range(2):
+        for start in range(0, len(splits), chunk):
+            counts = (members[group, start : start + chunk] @ onehot).reshape(-1, len(contested), num_classes)
+            # the largest of the tied modes, as modal_labels
+            modes[group][start : start + chunk, contested] = num_classes - 1 - np.argmax(counts[:, :, ::-1], axis=2)
+    return modes[0], modes[1]
+
+
+def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scorers=None, labels=None) -> pd.DataFrame:
+    """The null distribution of a PIE count and of its held-out hardness, by permutation: the reference
+    and the sparse models are pooled and split at random into groups of their own sizes, and each split's
+    disagreement set is counted and scored by ``scorers`` (models in neither group). With no pruning
+    effect the two populations are exchangeable, so the observed PIE_t is one draw of this distribution
+    (an exact test). One row per repeat: ``n_pie`` and ``held_out_top1``."""
+    reference, sparse = np.asarray(reference), np.asarray(sparse)
+    pool = np.concatenate([reference, sparse])
+    hits = None
+    if scorers is not None and len(scorers):
+        scorers, labels = check_predictions(scorers, labels, name="held-out predictions")
+        hits = (scorers == labels).mean(axis=0)
+    rng = np.random.default_rng(seed)
+    modes_a, modes_b = split_modes(pool, len(reference), [rng.permutation(len(pool)) for _ in range(repeats)])
+    masks = modes_a != modes_b  # [repeats, N]
+    n_pie = masks.sum(axis=1)
+    held = np.full(repeats, np.nan)
+    if hits is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            held = np.where(n_pie > 0, masks @ hits / n_pie, np.nan)
+    return pd.DataFrame({"repeat": np.arange(repeats), "n_pie": n_pie.astype(int), "held_out_top1": held})
+
+
+def permuted_hardness_difference(
+    reference, low, high, scorers, labels, repeats: int = 200, seed: int = 0
+) -> np.ndarray:
+    """The null distribution of (held-out top-1 on PIE_low) - (on PIE_high) when the two sparse populations
+    are exchangeable: their models are pooled and split at random into two groups of their sizes, each
+    group's PIE set (against ``reference``) is scored by ``scorers``; one value per repeat."""
+    scorers, labels = check_predictions(scorers, labels, name="held-out predictions")
+    hits = (scorers == labels).mean(axis=0)
+    dense_modes = modal_labels(reference)
+    pool = np.concatenate([np.asarray(low), np.asarray(high)])
+    rng = np.random.default_rng(seed)
+    modes_a, modes_b = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
+    a, b = modes_a != dense_modes, modes_b != dense_modes  # [repeats, N] each
+    n_a, n_b = a.sum(axis=1), b.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where((n_a > 0) & (n_b > 0), a @ hits / n_a - b @ hits / n_b, np.nan)
+    return out
+
+
+def noise_floor_summary(noise_floor: pd.DataFrame) -> dict:
+    """Mean and 97.5th percentile of the dense-vs-dense PIE counts over the splits (NaN without splits)."""
+    counts = noise_floor["n_pie"].to_numpy() if len(noise_floor) else np.array([])
+    if not len(counts):
+        return {"mean": float("nan"), "high": float("nan")}
+    return {"mean": float(counts.mean()), "high": float(np.percentile(counts, 97.5))}
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    if len(values) < 2:
+        return float(values.mean()), float(values.mean())
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A group of models that scores PIE sets: its name, its sparsity, its predictions [K, N] and the
+    sparsities whose PIE_t it helped define (scoring those is the paper's figure, not a held-out test)."""
+
+    name: str
+    sparsity: float
+    predictions: np.ndarray
+    defines: frozenset[float]
+
+
+def pie_evaluation(
+    pie_masks: Mapping[float, np.ndarray],
+    scorers: Sequence[Scorer],
+    labels,
+    repeats: int = 100,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Top-1 of every scoring group restricted to PIE_t, to non-PIE_t and to random samples as large as PIE_t.
+
+    One row per (PIE_t identified at ``pie_sparsity``, scorer, subset); ``role`` is ``defining`` when the
+    scorer's models helped choose PIE_t and ``held-out`` when they did not. For ``pie`` and ``non_pie``:
+    mean over the scorer's models and the 2.5-97.5 percentile interval over models; ``p_below_random`` (on
+    ``pie`` rows) is the one-sided p-value of that mean against the random samples. For ``random``:
+    ``repeats`` seeded random samples of |PIE_t| test examples (the same samples for every scorer); mean
+    over samples of the group's mean accuracy, and the 2.5-97.5 percentile interval over samples.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    correct = [check_predictions(scorer.predictions, labels, name=scorer.name)[0] == labels for scorer in scorers]
+    rows = []
+    for pie_sparsity, mask in pie_masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != labels.shape:
+            raise ValueError(f"PIE mask at sparsity {pie_sparsity} has shape {mask.shape}, labels {labels.shape}")
+        n_pie = int(mask.sum())
+        samples = np.zeros((len(labels), repeats), dtype=np.float32)  # column r: indicator of random sample r
+        if n_pie:
+            for r in range(repeats):
+                samples[rng.choice(len(labels), n_pie, replace=False), r] = 1.0 / n_pie
+        for scorer, hits in zip(scorers, correct, strict=True):
+            base = {
+                "pie_sparsity": pie_sparsity,
+                "scorer": scorer.name,
+                "model_sparsity": scorer.sparsity,
+                "role": "defining" if pie_sparsity in scorer.defines else "held-out",
+                "n_pie": n_pie,
+                "k": len(hits),
+            }
+            per_sample = hits.mean(axis=0, dtype=np.float32) @ samples if n_pie else np.array([])  # [repeats]
+            for subset, selection in (("pie", mask), ("non_pie", ~mask)):
+                if selection.any():
+                    per_model = hits[:, selection].mean(axis=1)
+                    low, high = _interval(per_model)
+                    row = {
+                        **base,
+                        "subset": subset,
+                        "n_examples": int(selection.sum()),
+                        "top1_mean": float(per_model.mean()),
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                    if subset == "pie":
+                        row["p_below_random"] = empirical_p(row["top1_mean"], per_sample, "less")
+                    rows.append(row)
+            if n_pie:
+                low, high = _interval(per_sample)
+                rows.append(
+                    {
+                        **base,
+                        "subset": "random",
+                        "n_examples": n_pie,
+                        "top1_mean": float(per_sample.mean()),
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def sample_exemplars(
+    examples: pd.DataFrame, sparsity: float, size: int, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Up to ``size`` PIE_t and ``size`` non-PIE_t examples drawn at random (seeded), in test-set order, from
+    the long ``examples`` table (example, label, sparsity, modal, is_pie); each row carries the example,
+    its label, the dense modal label and the t-sparse modal label, for galleries."""
+    level = examples[np.isclose(examples["sparsity"], sparsity)].sort_values("example")
+    if level.empty:
+        raise ValueError(f"no examples at sparsity {sparsity}; the levels are {sorted(examples['sparsity'].unique())}")
+    dense = examples[examples["sparsity"] == 0].set_index("example")["modal"]
+    level = level.assign(dense_modal=level["example"].map(dense).to_numpy())
+    is_pie = level["is_pie"].astype(bool)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for rows in (level[is_pie], level[~is_pie]):
+        chosen = np.sort(rng.choice(len(rows), min(size, len(rows)), replace=False))
+        picked.append(rows.iloc[chosen][["example", "label", "dense_modal", "modal"]].reset_index(drop=True))
+    return picked[0], picked[1]

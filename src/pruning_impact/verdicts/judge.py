@@ -1,0 +1,63 @@
+"""Every claim judged from a population's tables: the analysis's (claims 1 to 2l) and the robustness
+evaluation's (3a, 3b), in the order the book shows them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pruning_impact.verdicts import paper
+from pruning_impact.verdicts.claims import CLAIMS, NOT_EVALUATED, Verdict
+from pruning_impact.verdicts.class_rules import class_finding, class_level_table, class_trend, rise_vs_fall
+from pruning_impact.verdicts.pie_rules import (
+    low_sparsity_hardest,
+    pie_count_finding,
+    pie_finding,
+    pie_levels,
+    pie_trend,
+)
+from pruning_impact.verdicts.robustness_rules import adversarial_finding, corruption_finding, natural_relative_of
+
+
+def analysis_verdicts(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> list[Verdict]:
+    """Every verdict that the analysis tables support (claims 1, 1t, 1r, 2a, 2, 2t, 2l)."""
+    levels = pie_levels(tables)
+    class_levels = class_level_table(tables["class_summary"], tables["aa_calibration"])
+    return [
+        class_finding(tables["class_summary"], tables["class_tests"], tables["aa_calibration"], alpha),
+        class_trend(tables["class_tests"], class_levels, alpha),
+        rise_vs_fall(tables["class_summary"], tables["aa_calibration"], alpha),
+        pie_count_finding(levels, tables["pie_counts"], alpha),
+        pie_finding(levels, tables["pie_counts"], alpha),
+        pie_trend(levels, alpha),
+        low_sparsity_hardest(tables["pie_evaluation"], tables["pie_low_vs_high"], levels, alpha),
+    ]
+
+
+def robustness_verdicts(
+    tables: dict[str, pd.DataFrame],
+    reference_size: int,
+    alpha: float = 0.05,
+    model_accuracies: pd.DataFrame | None = None,
+) -> tuple[list[Verdict], dict[str, pd.DataFrame]]:
+    """Claims 3a (Table 5's corruptions, then all), and 3b, from the robustness tables; the dense side is the
+    reference models. With the analysis's ``model_accuracies``, a natural adversarial set (ImageNet-A)
+    enters 3b relative to clean accuracy. Returns the verdicts and their per-hypothesis tests by label."""
+    natural = natural_relative_of(tables, model_accuracies)
+    reference = range(reference_size)
+    corruption, adversarial = tables.get("corruption_accuracy"), tables.get("adversarial_accuracy")
+    found, details = [], {}
+    present = [] if corruption is None or corruption.empty else list(set(corruption["corruption"]))
+    table5 = [name for name in paper.TABLE5_CORRUPTIONS if name in present]
+    for label, chosen, what in (
+        ("3a", table5, f"on the {len(table5)} of Table 5's corruptions evaluated here"),
+        ("3a-all", None, f"on all {len(present)} corruptions"),
+    ):
+        if label == "3a" and not table5:
+            found.append(Verdict(label, CLAIMS[label], NOT_EVALUATED, "none of Table 5's corruptions was evaluated"))
+            continue
+        verdict, detail = corruption_finding(corruption, reference, alpha, chosen, label, what)
+        found.append(verdict)
+        details[label] = detail
+    verdict, details["3b"] = adversarial_finding(adversarial, reference, alpha, natural)
+    found.append(verdict)
+    return found, details

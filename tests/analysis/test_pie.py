@@ -1,0 +1,148 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pruning_impact.analysis.pie import (
+    Scorer,
+    modal_labels,
+    noise_floor_summary,
+    permutation_floor,
+    permuted_hardness_difference,
+    pie_counts,
+    pie_evaluation,
+    pie_mask,
+    pie_noise_floor,
+    sample_exemplars,
+    split_modes,
+)
+
+
+def test_modal_labels_by_hand_with_ties_to_the_largest_class():
+    predictions = np.array([[1, 2, 0, 5], [1, 3, 4, 5], [2, 3, 4, 1], [2, 2, 0, 1]])
+    # column 0: 1,1,2,2 tie -> 2; column 1: 2,3,3,2 tie -> 3; column 2: 0,4,4,0 tie -> 4; column 3: 5,5,1,1 -> 5
+    np.testing.assert_array_equal(modal_labels(predictions), [2, 3, 4, 5])
+    np.testing.assert_array_equal(modal_labels(np.array([[7, 0], [7, 1], [3, 1]])), [7, 1])
+
+
+def test_modal_labels_match_pandas_mode_max():
+    rng = np.random.default_rng(0)
+    predictions = rng.integers(0, 6, (9, 500))
+    expected = [pd.Series(predictions[:, i]).mode().max() for i in range(500)]
+    np.testing.assert_array_equal(modal_labels(predictions, chunk=64), expected)
+
+
+def test_a_population_against_itself_has_no_pie():
+    rng = np.random.default_rng(1)
+    predictions = rng.integers(0, 10, (5, 300))
+    assert not pie_mask(predictions, predictions).any()
+    assert not pie_mask(predictions, predictions[::-1]).any()  # model order does not matter
+
+
+def test_pie_counts_and_noise_floor():
+    dense = np.array([[0, 1, 2, 3]] * 4)
+    sparse = np.array([[0, 1, 2, 0], [0, 1, 1, 0], [0, 1, 2, 3]])
+    counts = pie_counts(dense, {0.5: sparse}).iloc[0]
+    assert counts["n_pie"] == 1 and counts["pie_fraction"] == 0.25
+    assert pie_noise_floor(dense, half_size=2, repeats=3)["n_pie"].tolist() == [0, 0, 0]
+
+
+def test_pie_evaluation_by_hand():
+    labels = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    pie = np.array([True, True, False, False, False, False, False, False])
+    dense = np.array(
+        [
+            [1, 1, 2, 3, 0, 1, 2, 3],  # wrong on example 0 only
+            [1, 0, 2, 3, 0, 1, 2, 0],
+        ]
+    )  # wrong on 0, 1 and 7
+    scorer = Scorer("dense held-out", 0.0, dense, frozenset())
+    table = pie_evaluation({0.9: pie}, [scorer], labels, repeats=50, seed=0).set_index("subset")
+    assert table.loc["pie", "role"] == "held-out"
+    assert table.loc["pie", "top1_mean"] == pytest.approx((0.5 + 0.0) / 2)
+    assert table.loc["non_pie", "top1_mean"] == pytest.approx((1.0 + 5 / 6) / 2)
+    assert table.loc["random", "n_examples"] == 2
+    # the random-sample mean lies near the full-test-set accuracy
+    assert table.loc["random", "top1_mean"] == pytest.approx(((7 / 8) + (5 / 8)) / 2, abs=0.1)
+    assert table.loc["random", "ci_low"] <= table.loc["random", "top1_mean"] <= table.loc["random", "ci_high"]
+
+
+def test_pie_evaluation_is_seeded():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 5, 200)
+    preds = {0.0: rng.integers(0, 5, (4, 200)), 0.9: rng.integers(0, 5, (3, 200))}
+    mask = pie_mask(preds[0.0], preds[0.9])
+    scorers = [Scorer("dense", 0.0, preds[0.0], frozenset({0.9})), Scorer("sparse", 0.9, preds[0.9], frozenset({0.9}))]
+    a = pie_evaluation({0.9: mask}, scorers, labels, repeats=20, seed=3)
+    b = pie_evaluation({0.9: mask}, scorers, labels, repeats=20, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["model_sparsity"]) == {0.0, 0.9} and set(a["role"]) == {"defining"}
+    # random samples are shared by every scorer: the same draws, so the p-values are comparable
+    assert (a.loc[a["subset"] == "pie", "p_below_random"] > 0).all()
+
+
+def test_split_modes_equal_modal_labels_of_each_group():
+    rng = np.random.default_rng(5)
+    pool = rng.integers(0, 4, (10, 300)).astype(np.int16)
+    pool[:, :120] = 1  # unanimous examples take the shortcut
+    splits = [rng.permutation(10)[:8] for _ in range(6)]  # groups of 3 and 5; two models left out
+    a, b = split_modes(pool, 3, splits)
+    for row, order in enumerate(splits):
+        np.testing.assert_array_equal(a[row], modal_labels(pool[order[:3]]))
+        np.testing.assert_array_equal(b[row], modal_labels(pool[order[3:]]))
+
+
+def test_permutation_floor_scores_with_the_given_models_only():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 3, 200)
+    reference, sparse = rng.integers(0, 3, (4, 200)), rng.integers(0, 3, (4, 200))
+    scorers = np.tile(labels, (2, 1))  # always right: every set scores exactly 1
+    null = permutation_floor(reference, sparse, repeats=9, seed=1, scorers=scorers, labels=labels)
+    assert len(null) == 9 and (null["held_out_top1"] == 1.0).all()
+    again = permutation_floor(reference, sparse, repeats=9, seed=1)
+    assert null["n_pie"].tolist() == again["n_pie"].tolist() and again["held_out_top1"].isna().all()
+    # scorers that are always right score every set 1: the differences are exactly 0
+    other = rng.integers(0, 3, (4, 200))
+    assert (permuted_hardness_difference(reference, sparse, other, scorers, labels, repeats=5) == 0).all()
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="integer"):
+        modal_labels(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="same N"):
+        pie_mask(np.zeros((2, 3), int), np.zeros((2, 4), int))
+    with pytest.raises(ValueError, match=r"\[K >= 1"):
+        modal_labels(np.zeros(3, int))
+
+
+def long_examples():
+    from pruning_impact.analysis.run import examples_table
+
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    dense = np.array([0, 1, 2, 0, 1, 1])
+    return examples_table(labels, dense, {0.9: np.array([0, 2, 2, 1, 1, 1]), 0.5: dense.copy()})
+
+
+def test_examples_are_a_long_table():
+    examples = long_examples()
+    assert list(examples.columns) == ["example", "label", "sparsity", "modal", "is_pie"]
+    assert examples.groupby("sparsity")["is_pie"].sum().to_dict() == {0.0: 0, 0.5: 0, 0.9: 2}
+
+
+def test_sample_exemplars_draws_pies_and_non_pies_of_one_level():
+    examples = long_examples()
+    pies, others = sample_exemplars(examples, 0.9, size=3, seed=0)
+    assert pies["example"].tolist() == [1, 3]  # only two PIEs exist
+    assert list(pies.columns) == ["example", "label", "dense_modal", "modal"]
+    assert pies.set_index("example").loc[3].tolist() == [0, 0, 1]
+    assert len(others) == 3 and not set(others["example"]) & {1, 3} and others["example"].is_monotonic_increasing
+    again = sample_exemplars(examples, 0.9, size=3, seed=0)[1]
+    pd.testing.assert_frame_equal(others, again)
+    assert sample_exemplars(examples, 0.5, size=10, seed=1)[0].empty
+    with pytest.raises(ValueError, match="no examples at sparsity 0.7"):
+        sample_exemplars(examples, 0.7, size=1)
+
+
+def test_noise_floor_summary():
+    assert noise_floor_summary(pd.DataFrame({"n_pie": [10, 20, 30]})) == {"mean": 20.0, "high": 29.5}
+    empty = noise_floor_summary(pd.DataFrame(columns=["n_pie"]))
+    assert np.isnan(empty["mean"]) and np.isnan(empty["high"])
