@@ -3,6 +3,7 @@
 
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -204,12 +206,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class HeadNode:
+    address: str  # HOST:PORT
+    environment: dict[str, str]  # for the processes that talk to it: its token
+
+
 @pytest.fixture
 def head_node():
-    """A Ray head node started with ``ray start --head`` on 127.0.0.1; its address. Stopped after the test."""
+    """A Ray head node started with ``ray start --head`` on 127.0.0.1, with token authentication and a token of
+    its own (as the SLURM script sets one up; whether ``ray start`` turns tokens on by itself depends on a
+    token file in this user's home, which Ray's local instances write). Stopped after the test."""
     ray_cli = str(Path(sys.executable).with_name("ray"))
     port = free_port()
-    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
+    token = temp / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    node = HeadNode(f"127.0.0.1:{port}", {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)})
     # in a session of its own, so that only its processes are stopped (``ray stop`` would stop every cluster)
     head = subprocess.Popen(
         [ray_cli, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
@@ -217,25 +230,30 @@ def head_node():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=node.environment,
     )  # fmt: skip
-    address = f"127.0.0.1:{port}"
-    wait_for_the_node(ray_cli, address)
-    yield address
-    os.killpg(head.pid, signal.SIGKILL)
-    head.wait()
-    shutil.rmtree(temp, ignore_errors=True)
+    try:  # stopped even when it never registers
+        wait_for_the_node(ray_cli, node)
+        yield node
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
-def wait_for_the_node(ray_cli: str, address: str, deadline_seconds: float = 120) -> None:
+def wait_for_the_node(ray_cli: str, node: HeadNode, deadline_seconds: float = 120) -> None:
     """Until the head node's raylet has registered its 2 CPUs with the cluster (``ray status`` lists them), or
     the deadline (a bound on a hang, not a pause: a slow machine waits longer, a fast one less)."""
-    deadline = time.monotonic() + deadline_seconds
+    deadline, status = time.monotonic() + deadline_seconds, None
     while time.monotonic() < deadline:
-        status = subprocess.run([ray_cli, "status", f"--address={address}"], capture_output=True, text=True)
+        status = subprocess.run(
+            [ray_cli, "status", f"--address={node.address}"], capture_output=True, text=True, env=node.environment
+        )
         if status.returncode == 0 and "/2.0 CPU" in status.stdout:
             return
         time.sleep(0.5)
-    raise TimeoutError(f"the Ray head node at {address} did not register within {deadline_seconds} s")
+    last = status.stderr.strip().splitlines()[-1:] if status else []
+    raise TimeoutError(f"the Ray head node at {node.address} did not register within {deadline_seconds} s: {last}")
 
 
 def default_sigint() -> None:
@@ -250,9 +268,14 @@ def test_ctrl_c_on_the_driver_cancels_its_tasks_and_keeps_the_store_consistent(h
     settings = smoke_settings.replace(population={"population_size": 10, "dense_population_size": 10})
     pruning_impact = str(Path(sys.executable).with_name("pruning-impact"))
     command = [pruning_impact, "train", "--profile", "smoke", "--results", str(tmp_path), "--population-size", "10"]
-    command += ["--dense-population-size", "10", "--executor", "ray", "--ray-address", head_node, "--quiet"]
+    command += ["--dense-population-size", "10", "--executor", "ray", "--ray-address", head_node.address, "--quiet"]
     driver = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=head_node.environment,
+        preexec_fn=default_sigint,
     )
     pop_dir = store.population_dir(tmp_path, settings)
     deadline = time.monotonic() + 300  # bounds on hangs, not pauses: long enough for a machine 3x slower
