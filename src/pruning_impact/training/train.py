@@ -127,6 +127,51 @@ def state_bytes(model: nn.Module) -> bytes:
     return buffer.getvalue()
 
 
+class TrainingMonitor:
+    """The progress bar of one model's training: the mean loss and accuracy of the last ``every`` steps, and
+    a stop with a clear message when the loss is no longer finite (a diverged run)."""
+
+    def __init__(
+        self, settings: TrainSettings, device: torch.device, description: str, progress: bool, every: int = 20
+    ):
+        self.steps, self.lr, self.every = settings.steps, settings.lr, every
+        self.loss_sum, self.correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        self.seen = 0
+        self.bar = tqdm(
+            total=settings.steps, desc=description, leave=False, disable=not progress, unit="step", dynamic_ncols=True
+        )
+
+    def record(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Add one step's loss and correct predictions (on the device: no synchronisation)."""
+        self.loss_sum += loss.detach().float()
+        self.correct += (logits.detach().argmax(1) == y).sum()
+        self.seen += len(y)
+
+    def report(self, step: int, sparsity: float, what: str) -> None:
+        """After step ``step``: every ``every`` steps and at the end, check the loss and show the means."""
+        if step % self.every and step != self.steps:
+            return
+        mean_loss = self.loss_sum.item() / max(step % self.every or self.every, 1)
+        if not math.isfinite(mean_loss):
+            self.bar.close()
+            raise TrainingDivergedError(
+                f"the training loss became {mean_loss} by step {step} ({what}); "
+                f"lower training.lr (now {self.lr}) or check the input data"
+            )
+        self.bar.set_postfix(
+            loss=f"{mean_loss:.3f}",
+            acc=f"{self.correct.item() / max(self.seen, 1):.3f}",
+            sparsity=f"{sparsity:.2f}",
+            refresh=False,
+        )
+        self.loss_sum.zero_(), self.correct.zero_()
+        self.seen = 0
+        self.bar.update(step - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def train_model(
     settings: Settings, sparsity: float, seed: int, progress: bool = True, description: str = ""
 ) -> TrainedModel:
@@ -157,17 +202,9 @@ def train_model(
 
     keep_at = set(checkpoint_steps(train_cfg)) if sparsity == 0 else set()
     checkpoints = {}
-    bar = tqdm(
-        total=train_cfg.steps,
-        desc=description or f"sparsity {sparsity:.2f}",
-        leave=False,
-        disable=not progress,
-        unit="step",
-        dynamic_ncols=True,
-    )
+    monitor = TrainingMonitor(train_cfg, device, description or f"sparsity {sparsity:.2f}", progress)
     started = time.perf_counter()
-    step, current_sparsity, report_every = 0, 0.0, 20
-    loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    step, current_sparsity = 0, 0.0
     model.train()
     while step < train_cfg.steps:
         for x, y in data.train_batches(train_cfg.batch_size, generator, device):
@@ -185,30 +222,12 @@ def train_model(
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            loss_sum += loss.detach().float()
-            correct += (logits.detach().argmax(1) == y).sum()
-            seen += len(y)
+            monitor.record(loss, logits, y)
             step += 1
             if step in keep_at:
                 checkpoints[step] = state_bytes(model)
-            if step % report_every == 0 or step == train_cfg.steps:
-                mean_loss = loss_sum.item() / max(step % report_every or report_every, 1)
-                if not math.isfinite(mean_loss):
-                    bar.close()
-                    raise TrainingDivergedError(
-                        f"the training loss became {mean_loss} by step {step} (sparsity {sparsity}, seed {seed}); "
-                        f"lower training.lr (now {train_cfg.lr}) or check the input data"
-                    )
-                bar.set_postfix(
-                    loss=f"{mean_loss:.3f}",
-                    acc=f"{correct.item() / max(seen, 1):.3f}",
-                    sparsity=f"{current_sparsity:.2f}",
-                    refresh=False,
-                )
-                loss_sum.zero_(), correct.zero_()
-                seen = 0
-                bar.update(step - bar.n)
-    bar.close()
+            monitor.report(step, current_sparsity, f"sparsity {sparsity}, seed {seed}")
+    monitor.close()
     seconds = time.perf_counter() - started
     if pruner is not None:
         pruner.finalize()
