@@ -21,7 +21,7 @@ import numpy as np
 from pruning_impact.book.headless import Browser
 from pruning_impact.foundations.machine import machine
 from pruning_impact.foundations.profiles import get_profile
-from pruning_impact.study import exemplar_browser
+from pruning_impact.study import exemplar_browser, files
 
 READY = "document.getElementById('exemplar-browser-app').dataset.ready"
 
@@ -63,11 +63,11 @@ def main() -> None:
         else:
             folder = exemplar_browser.population_browser(Path(args.results), get_profile(args.profile), Path(tmp))
         written = time.perf_counter() - start
-        data = (folder / exemplar_browser.DATA_FILE).stat().st_size / 1e6
+        data = (folder / files.BROWSER_DATA_FILE).stat().st_size / 1e6
         sprites = sum(p.stat().st_size for p in folder.glob("class-*.png")) / 1e6
         print(f"{folder.name}: files written in {written:.1f} s; data.js {data:.2f} MB, sprites {sprites:.2f} MB")
         with Browser() as browser:
-            load = browser.open((folder / exemplar_browser.INDEX_FILE).as_uri(), READY)
+            load = browser.open((folder / files.BROWSER_INDEX_FILE).as_uri(), READY)
             images = browser.evaluate("document.getElementById('exemplar-browser-app').dataset.matching")
             changes = {
                 "PIEs only": timed_choice(browser, 'select[name="show"]', "pie"),

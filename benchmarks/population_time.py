@@ -23,7 +23,7 @@ from pruning_impact.foundations.machine import machine
 from pruning_impact.foundations.options import RobustnessOptions
 from pruning_impact.foundations.profiles import get_profile, resolve_settings
 from pruning_impact.robustness.evaluation import evaluate_population, evaluated_runs
-from pruning_impact.robustness.sets import corrupted_sets
+from pruning_impact.robustness.shifted_sets import corrupted_sets
 from pruning_impact.training.datasets import load_dataset
 from pruning_impact.training.population import auto_workers, planned_runs, train_population
 from pruning_impact.training.train import training_precision

@@ -37,7 +37,7 @@ from pruning_impact.foundations.options import AnalysisOptions, RobustnessOption
 from pruning_impact.foundations.settings import Settings
 from pruning_impact.robustness import evaluation
 from pruning_impact.robustness import tables as tables_of
-from pruning_impact.robustness.sets import subsample_indices
+from pruning_impact.robustness.shifted_sets import subsample_indices
 
 CORRUPTION_BUDGETS = (250, 500, 1000, 2000)
 ADVERSARIAL_BUDGETS = (125, 250, 500)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -45,7 +45,6 @@ random_samples = None  # type: int|None  random samples as large as PIE_t in the
 
 # %% tags=["hide-input"]
 
-import pandas as pd
 
 from pruning_impact.analysis import stats
 from pruning_impact.book import open_chapter, plots
@@ -155,11 +154,7 @@ chapter.show_table(
 # and the HTML come after these stages and are not in it.
 
 # %% tags=["hide-input"]
-timings = build_timings(chapter.results_dir, chapter.settings)
-when, timing_table = timings or (
-    "no recorded build (these models were not trained by `pruning-impact book`)",
-    pd.DataFrame(columns=["stage", "seconds", "minutes", "models", "seconds per model"]),
-)
+when, timing_table = build_timings(chapter.results_dir, chapter.settings)
 chapter.glue("build_when", when)
 total = timing_table["minutes"].iloc[-1] if len(timing_table) else float("nan")
 chapter.glue("build_minutes", total)

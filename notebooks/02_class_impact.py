@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -58,8 +58,7 @@ chapter = open_chapter(vars())
 tables, options = chapter.tables, chapter.analysis_options
 summary, tests, calibration = tables["class_summary"], tables["class_tests"], tables["aa_calibration"]
 chance = stats.calibration_summary(calibration).set_index("correction")
-raw = summary[summary["correction"] == "none"].set_index("sparsity")
-corrected = summary[summary["correction"] == options.correction_label].set_index("sparsity")
+raw, corrected = stats.by_correction(summary, options.correction_label)
 top_t = raw.index.max()
 aa = stats.chance_level(calibration, "none")
 chapter.glue_all(

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -187,10 +187,7 @@ chapter.show_figure(
 )
 
 # %% tags=["hide-input"]
-sparse_scorers = sorted(
-    {name for name in evaluation["scorer"] if name.startswith("sparse")},
-    key=lambda name: float(name.split()[-1]),
-)
+sparse_scorers = pie.sparse_scorers(evaluation)
 shown = (
     sparse_scorers
     if len(sparse_scorers) <= 3

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -55,29 +55,26 @@ import pandas as pd
 from pruning_impact import verdicts
 from pruning_impact.book import open_chapter, plots
 from pruning_impact.foundations.levels import format_percent
-from pruning_impact.robustness.tables import per_model_relative, pie_flip_table, table5
+from pruning_impact.robustness.tables import level_means, per_model_relative, pie_flip_table, table5
 
 plots.set_style()
 chapter = open_chapter(vars())
 tables = chapter.robustness()
 corruption, adversarial, flips = tables["corruption_accuracy"], tables["adversarial_accuracy"], tables["example_flips"]
 summary = table5(corruption)
-per_model = per_model_relative(corruption)
-reference = per_model[(per_model["sparsity"] > 0) | (per_model["model"] < chapter.k_reference)]
-levels = reference.groupby("sparsity")["relative_top1"].mean()
+levels = level_means(per_model_relative(corruption), chapter.dense_split)
 top_t = levels.index.max()
 natural = tables["natural_accuracy"]
 relative_natural = verdicts.natural_relative_of(tables, chapter.tables["model_accuracies"])
 found, details = verdicts.robustness_verdicts(
-    tables, chapter.k_reference, chapter.analysis_options.alpha, chapter.tables["model_accuracies"]
+    tables, chapter.dense_split, chapter.analysis_options.alpha, chapter.tables["model_accuracies"]
 )
 for v in found:
     chapter.glue(f"verdict_{v.label}", v.verdict)
     chapter.glue(f"evidence_{v.label}", v.statistic)
 aa = verdicts.robustness_calibration(
     corruption,
-    chapter.settings.population.floor_pool_size,
-    chapter.k_reference,
+    chapter.dense_split,
     seed=chapter.analysis_options.seed,
     alpha=chapter.analysis_options.alpha,
 )

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -59,7 +59,7 @@ tables, robustness = chapter.tables, chapter.robustness()
 corruption = robustness["corruption_accuracy"]
 alpha_used = chapter.analysis_options.alpha
 found = verdicts.analysis_verdicts(tables, alpha_used)
-found += verdicts.robustness_verdicts(robustness, chapter.k_reference, alpha_used, tables["model_accuracies"])[0]
+found += verdicts.robustness_verdicts(robustness, chapter.dense_split, alpha_used, tables["model_accuracies"])[0]
 for v in found:
     chapter.glue(f"verdict_{v.label}", v.verdict)
     chapter.glue(f"evidence_{v.label}", v.statistic)
@@ -169,7 +169,7 @@ chapter.show_table(
 small = chapter.with_parameters(population_size=chapter.smaller_k)
 small_found = verdicts.analysis_verdicts(small.tables, alpha_used)
 small_found += verdicts.robustness_verdicts(
-    small.robustness(), small.k_reference, alpha_used, small.tables["model_accuracies"]
+    small.robustness(), small.dense_split, alpha_used, small.tables["model_accuracies"]
 )[0]
 with_all = {v.label: v.verdict for v in found}
 changed = [

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -49,8 +49,7 @@ settings = classroom.settings
 tables = classroom.tables
 top_t = max(settings.population.sparsities)
 summary = tables["class_summary"]
-raw = summary[summary["correction"] == "none"].set_index("sparsity")
-corrected = summary[summary["correction"] == classroom.analysis_options.correction_label].set_index("sparsity")
+raw, corrected = stats.by_correction(summary, classroom.analysis_options.correction_label)
 aa = stats.chance_level(tables["aa_calibration"], "none")
 counts = tables["pie_counts"].set_index("sparsity")
 floor = pie.noise_floor_summary(tables["pie_noise_floor"])
@@ -65,7 +64,7 @@ classroom.glue_all(
         "class_dataset": classroom.dataset,
         "class_k": classroom.k,
         "class_k_dense": classroom.k_dense,
-        "class_models": sum(settings.population.size_at(t) for t in settings.population.sparsities),
+        "class_models": settings.population.total_models,
         "class_steps": settings.training.steps,
         "class_top_t": 100 * top_t,
         "class_signif": int(raw.loc[top_t, "n_significant"]),
@@ -83,7 +82,7 @@ classroom.glue_all(
         "class_random_held_out": 100 * levels.loc[top_t, "held_out_on_random"],
         "class_p_below_random": levels.loc[top_t, "p_below_random"],
         "class_random_samples": classroom.analysis_options.random_samples,
-        "class_p_floor": 1 / (classroom.analysis_options.random_samples + 1),
+        "class_p_floor": stats.smallest_empirical_p(classroom.analysis_options.random_samples),
         "class_verdict_count": count_verdict.verdict,
         "class_verdict_classes": class_verdict.verdict,
         "class_verdict_pies": pie_verdict.verdict,
@@ -123,18 +122,13 @@ classroom.glue_all(
 #   *{glue:text}`05_paper_vs_book.ipynb::verdict_2:s`* ({doc}`05_paper_vs_book`).
 
 # %% tags=["hide-input"]
-timings = build_timings(classroom.results_dir, classroom.settings, setup_note=False)
+where, stage_table = build_timings(classroom.results_dir, classroom.settings, setup_note=False)
 book_settings = resolve_settings(profile)
 book_dir = store.population_dir(results_dir, book_settings)
 lesson_dir = store.population_dir(results_dir, settings)
-if timings is None:
-    train_seconds, analysis_seconds = float("nan"), float("nan")
-    where = "no recorded build (the population was trained by pruning-impact train, which records no times)"
-else:
-    where, stage_table = timings
-    stage_seconds = stage_table.set_index("stage")["seconds"].astype(float)
-    train_seconds = stage_seconds.get("train", float("nan"))
-    analysis_seconds = stage_seconds.get("analysis", float("nan"))
+stage_seconds = stage_table.set_index("stage")["seconds"].astype(float)
+train_seconds = stage_seconds.get("train", float("nan"))
+analysis_seconds = stage_seconds.get("analysis", float("nan"))
 
 
 classroom.glue("class_built_on", where)

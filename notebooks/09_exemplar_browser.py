@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -42,7 +42,7 @@ data_dir = None  # type: str|None  folder of the dataset, to show test images (N
 from IPython.display import HTML, display
 
 from pruning_impact.book import open_chapter, paths
-from pruning_impact.study import exemplar_browser
+from pruning_impact.study import exemplar_browser, files
 
 chapter = open_chapter(vars())
 # beside the book's own static files: the build copies them into the HTML
@@ -65,5 +65,5 @@ chapter.glue_all(
 display(HTML(exemplar_browser.embed(f"../{paths.EXEMPLARS_DIR}/{folder.name}")))
 chapter.show_note(
     f"{chapter.describe()} A copy that opens on its own: `{paths.EXEMPLARS_DIR}/{folder.name}/"
-    f"{exemplar_browser.INDEX_FILE}` in the built HTML."
+    f"{files.BROWSER_INDEX_FILE}` in the built HTML."
 )

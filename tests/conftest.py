@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pruning_impact.foundations.profiles import get_profile
+from pruning_impact.robustness.shifted_sets import cifar10_1_files, cifar10_c_files
 from pruning_impact.training import datasets
 from pruning_impact.training.population import train_population
 
@@ -74,7 +75,7 @@ def smoke_population(smoke_copy, smoke_settings):
 def smoke_book(trained_smoke, tmp_path_factory):
     """The smoke book built once per session in folders of its own (the smoke population also stands in for
     the classroom one): (book_root, index page, results_dir, settings). Tests read it and never write to it."""
-    from pruning_impact.book.runner import build_book
+    from pruning_impact.book.build import build_book
 
     base = tmp_path_factory.mktemp("smoke-book")  # book, results and data side by side: a copy of it builds alike
     results, book_root = base / "results", base / "book"
@@ -103,11 +104,14 @@ def smoke_book_results(smoke_book, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def guard_shared_folders(request):
-    """Fail a test that changed a session folder it was handed (the smoke book's folders)."""
+    """Fail a test that changed a session folder it was handed (the trained smoke population, the smoke book's
+    folders)."""
     folders = []
+    if "trained_smoke" in request.fixturenames:
+        folders.append(request.getfixturevalue("trained_smoke"))
     if "smoke_book" in request.fixturenames:
         book_root, _, results, _ = request.getfixturevalue("smoke_book")
-        folders = [book_root, results]
+        folders += [book_root, results]
     before = [snapshot(folder) for folder in folders]
     yield
     changed = [str(folder) for folder, seen in zip(folders, before) if snapshot(folder) != seen]
@@ -129,3 +133,30 @@ def make_cifar_folder():
         return folder
 
     return make
+
+
+@pytest.fixture
+def write_cifar10_c():
+    """Writes one corruption of CIFAR-10-C (its five severities' images, and the labels) in the layout its
+    loader reads (``shifted_sets.cifar10_c_files``)."""
+
+    def write(root, corruption, images, labels):
+        images_path, labels_path = cifar10_c_files(Path(root), corruption)
+        images_path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(images_path, images)
+        np.save(labels_path, labels)
+
+    return write
+
+
+@pytest.fixture
+def write_cifar10_1():
+    """Writes CIFAR-10.1 (version v6) in the layout its loader reads (``shifted_sets.cifar10_1_files``)."""
+
+    def write(root, images, labels):
+        images_path, labels_path = cifar10_1_files(Path(root), "v6")
+        images_path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(images_path, images)
+        np.save(labels_path, labels)
+
+    return write

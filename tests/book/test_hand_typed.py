@@ -3,7 +3,7 @@ sphinx-book-theme): no book is built here."""
 
 import pytest
 
-from pruning_impact.book.hand_typed import Claim, claims_in_html, hand_typed_claims, main
+from pruning_impact.book.hand_typed import HandTypedClaim, hand_typed_claims, hand_typed_in_page, main
 
 # The frame of a built page: navigation, sidebar and footer around the article, all with numbers that are
 # not prose of the chapter.
@@ -80,22 +80,22 @@ def page(body: str) -> str:
 
 
 def found(body: str) -> list[tuple[str, str]]:
-    return [(claim.kind, claim.text) for claim in claims_in_html(page(body), "book/01_setup.html")]
+    return [(claim.kind, claim.text) for claim in hand_typed_in_page(page(body), "book/01_setup.html")]
 
 
 def test_glued_prose_has_no_findings():
-    assert claims_in_html(page(CLEAN)) == []
+    assert hand_typed_in_page(page(CLEAN)) == []
 
 
 def test_a_hand_typed_number_and_result_word_are_caught():
     body = CLEAN + "<p>On PIEs the dense models score 57.3% top-1, and pruning clearly hurts the rare classes.</p>"
-    claims = claims_in_html(page(body), "book/01_setup.html")
+    claims = hand_typed_in_page(page(body), "book/01_setup.html")
     assert [(claim.kind, claim.text) for claim in claims] == [
         ("number", "57.3%"),
         ("word", "clearly"),
         ("word", "hurts"),
     ]
-    assert claims[0] == Claim(
+    assert claims[0] == HandTypedClaim(
         "book/01_setup.html",
         "number",
         "57.3%",
@@ -189,7 +189,7 @@ def test_numbers_in_exercises_are_still_reported():
 
 def test_a_page_without_the_theme_article_is_read_whole():
     html = "<html><body><p>Pruning hurts 12 classes.</p></body></html>"
-    assert [(claim.kind, claim.text) for claim in claims_in_html(html)] == [("word", "hurts"), ("number", "12")]
+    assert [(claim.kind, claim.text) for claim in hand_typed_in_page(html)] == [("word", "hurts"), ("number", "12")]
 
 
 def test_the_book_is_scanned_page_by_page(tmp_path, capsys):
@@ -203,7 +203,7 @@ def test_the_book_is_scanned_page_by_page(tmp_path, capsys):
     (html_dir / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />')
 
     claims = hand_typed_claims(html_dir)
-    assert claims == [Claim("book/discussion.html", "number", "ten", "Fashion-MNIST has ten classes.")]
+    assert claims == [HandTypedClaim("book/discussion.html", "number", "ten", "Fashion-MNIST has ten classes.")]
     assert main(html_dir) == 1
     assert capsys.readouterr().out == "book/discussion.html: ten: Fashion-MNIST has ten classes.\n"
 

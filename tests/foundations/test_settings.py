@@ -1,6 +1,6 @@
 import pytest
 
-from pruning_impact.foundations.described import field_help, flag
+from pruning_impact.foundations.described import field_help
 from pruning_impact.foundations.errors import SettingsError
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import PROFILES, command_line, get_profile, resolve_settings
@@ -140,34 +140,6 @@ def test_resolve_settings_keeps_the_dense_ratio_and_command_line_rebuilds_it():
         "--dense-population-size 12 --sparsities 0 0.9 --data-dir /d --subsample none --epsilons 0.05"
     )
     assert command_line("train", get_profile("smoke"), "r") == "pruning-impact train --profile smoke --results r"
-
-
-def test_every_option_has_a_flag_and_a_description():
-    from pruning_impact.cli.parser import build_parser
-
-    parser = build_parser()
-    help_text = {name: action.format_help() for name, action in parser._subparsers._group_actions[0].choices.items()}
-    for cls, command in ((AnalysisOptions, "analyze"), (RobustnessOptions, "robustness")):
-        for name, text in field_help(cls).items():
-            assert len(text) > 10
-            assert flag(cls, name) in help_text[command] and text.split()[0] in help_text[command], name
-    assert "--analysis-seed" in help_text["analyze"] and "--robustness-seed" in help_text["robustness"]
-    assert "(default: 1000)" in help_text["book"].replace("\n", " ").replace("  ", " ")
-
-
-def test_commands_named_in_errors_rebuild_exactly_the_same_options():
-    from pruning_impact.cli.flags import options_from_args, settings_from_args
-    from pruning_impact.cli.parser import build_parser
-
-    settings = resolve_settings("smoke", sparsities=(0, 1 / 3, 0.9))
-    options = RobustnessOptions(epsilons=(8 / 255,), corruptions=("fog", "contrast"))
-    command = command_line("robustness", settings, "/tmp/my results", options)
-    assert "'/tmp/my results'" in command
-    import shlex
-
-    args = build_parser().parse_args(shlex.split(command)[1:])
-    assert options_from_args(args, RobustnessOptions) == options
-    assert settings_from_args(args).population.sparsities == settings.population.sparsities
 
 
 def test_list_values_may_come_with_commas_but_not_twice():

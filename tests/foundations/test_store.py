@@ -11,7 +11,7 @@ from pruning_impact.foundations import folders, store
 from pruning_impact.foundations.errors import StoreError
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "pruning_impact"
-FILE_NAME = re.compile(r"\.(npy|csv|json|pt)\b")
+FILE_NAME = re.compile(r"\.(npy|csv|json|pt|html|js|css|png|ipynb)\b")
 
 
 def file_name_literals(source: str) -> list[str]:
@@ -46,13 +46,14 @@ def test_the_file_name_check_finds_names():
 
 
 # The modules that may spell a file name: the results store (with the finished folders' DONE and table suffix), the
-# book's paths, and the published datasets' layouts beside their loaders.
+# book's paths, the study's templates and exemplar browser, and the published datasets' layouts beside their loaders.
 NAMING_MODULES = {
     "foundations/store.py",
     "foundations/folders.py",
     "book/paths.py",
+    "study/files.py",
     "training/datasets.py",
-    "robustness/sets.py",
+    "robustness/shifted_sets.py",
 }
 
 

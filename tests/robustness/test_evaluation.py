@@ -17,14 +17,19 @@ from pruning_impact.robustness.evaluation import (
     read_tables,
     tables_folder,
 )
-from pruning_impact.robustness.sets import (
+from pruning_impact.robustness.shifted_sets import (
+    CIFAR10_1_DIR,
+    CIFAR10_C_DIR,
+    IMAGENET_A_DIR,
+    IMAGENET_C_DIR,
     corrupted_sets,
+    imagenet_c_folder,
     load_cifar10_1,
     load_cifar10_c,
     load_imagenet_a,
     load_imagenet_c,
     published_sets_dir,
-    score_restricted,
+    restricted_top1,
     subsample_indices,
 )
 from pruning_impact.robustness.tables import table5
@@ -148,11 +153,10 @@ def test_bad_options_are_refused():
         RobustnessOptions(epsilons=(8,))
 
 
-def test_cifar10_c_layout(tmp_path):
+def test_cifar10_c_layout(tmp_path, write_cifar10_c):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5 * 4, 32, 32, 3), dtype=np.uint8)
-    np.save(tmp_path / "fog.npy", images)
-    np.save(tmp_path / "labels.npy", np.tile(np.arange(4), 5).astype(np.uint8))
+    write_cifar10_c(tmp_path, "fog", images, np.tile(np.arange(4), 5).astype(np.uint8))
     x, y = load_cifar10_c(tmp_path, "fog", 3)
     np.testing.assert_array_equal(x, images[8:12])
     assert y.tolist() == [0, 1, 2, 3]
@@ -162,9 +166,8 @@ def test_cifar10_c_layout(tmp_path):
         load_cifar10_c(tmp_path, "fog", 6)
 
 
-def test_cifar10_1_layout(tmp_path):
-    np.save(tmp_path / "cifar10.1_v6_data.npy", np.zeros((3, 32, 32, 3), np.uint8))
-    np.save(tmp_path / "cifar10.1_v6_labels.npy", np.array([1, 2, 3]))
+def test_cifar10_1_layout(tmp_path, write_cifar10_1):
+    write_cifar10_1(tmp_path, np.zeros((3, 32, 32, 3), np.uint8), np.array([1, 2, 3]))
     x, y = load_cifar10_1(tmp_path)
     assert x.shape == (3, 32, 32, 3) and y.tolist() == [1, 2, 3]
 
@@ -181,24 +184,25 @@ def write_images(folder, wnids, n, size):
 
 def test_imagenet_c_and_a_layouts(tmp_path):
     classes = ("n01", "n02", "n03", "n04")
-    write_images(tmp_path / "imagenet-c" / "fog" / "2", ("n02", "n04"), 2, 224)
-    x, y = load_imagenet_c(tmp_path / "imagenet-c", "fog", 2, classes)
+    imagenet_c, imagenet_a = tmp_path / IMAGENET_C_DIR, tmp_path / IMAGENET_A_DIR
+    write_images(imagenet_c_folder(imagenet_c, "fog", 2), ("n02", "n04"), 2, 224)
+    x, y = load_imagenet_c(imagenet_c, "fog", 2, classes)
     assert x.shape == (4, 224, 224, 3) and y.tolist() == [1, 1, 3, 3]
     with pytest.raises(DataError, match="ImageNet-C not found"):
-        load_imagenet_c(tmp_path / "imagenet-c", "fog", 3, classes)
-    write_images(tmp_path / "imagenet-a", ("n01", "n03"), 1, 100)
-    x, y, present = load_imagenet_a(tmp_path / "imagenet-a", classes)
+        load_imagenet_c(imagenet_c, "fog", 3, classes)
+    write_images(imagenet_a, ("n01", "n03"), 1, 100)
+    x, y, present = load_imagenet_a(imagenet_a, classes)
     assert x.shape == (2, 224, 224, 3) and y.tolist() == [0, 2] and present.tolist() == [0, 2]
     logits = np.array([[2.0, 5.0, 1.0, 0.0], [0.0, 0.0, 0.5, 3.0]])
-    assert score_restricted(logits, y, None) == 0.0  # over all classes: both wrong
-    assert score_restricted(logits, y, present) == 1.0  # over the 200 (here 2) present classes: both right
+    assert (restricted_top1(logits, None) == y).mean() == 0.0  # over all classes: both wrong
+    assert (restricted_top1(logits, present) == y).mean() == 1.0  # over the 200 (here 2) present classes: both right
 
 
-def test_published_cifar10_c_is_used_where_present(tmp_path, make_cifar_folder):
+def test_published_cifar10_c_is_used_where_present(tmp_path, make_cifar_folder, write_cifar10_c):
     import pickle
 
     from pruning_impact.foundations.settings import DataSettings
-    from pruning_impact.robustness.sets import corruption_sources
+    from pruning_impact.robustness.shifted_sets import corruption_sources
 
     make_cifar_folder(tmp_path)
     load_dataset.cache_clear()
@@ -208,20 +212,21 @@ def test_published_cifar10_c_is_used_where_present(tmp_path, make_cifar_folder):
     published = published_sets_dir(data_settings)  # where the evaluation looks for CIFAR-10-C
     published.mkdir()
     fog = np.random.default_rng(1).integers(0, 256, (5 * 8, 32, 32, 3), dtype=np.uint8)
-    np.save(published / "fog.npy", fog)
-    np.save(published / "labels.npy", np.tile(np.asarray(test[b"labels"]), 5).astype(np.uint8))
+    write_cifar10_c(published, "fog", fog, np.tile(np.asarray(test[b"labels"]), 5).astype(np.uint8))
     options = RobustnessOptions(corruptions=("fog", "contrast"), severities=(2,), subsample=5)
     indices, sets = corrupted_sets(data, data_settings, options, tmp_path / "results", False)
     np.testing.assert_array_equal(sets[("fog", 2)], fog[8:16][indices])
     assert corruption_sources(data_settings, options) == {"fog": "CIFAR-10-C", "contrast": "generated"}
-    np.save(published / "labels.npy", np.zeros(40, np.uint8) + 11)  # out of order: refused
+    write_cifar10_c(published, "fog", fog, np.zeros(40, np.uint8) + 11)  # out of order: refused
     with pytest.raises(DataError, match="test set's order"):
         corrupted_sets(data, data_settings, options, tmp_path / "results", False)
     load_dataset.cache_clear()
 
 
 @pytest.mark.slow  # trains populations or calibrates: left out of make test-fast
-def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings, make_cifar_folder):
+def test_cifar10_population_on_cifar10_c_and_cifar10_1(
+    tmp_path, smoke_settings, make_cifar_folder, write_cifar10_c, write_cifar10_1
+):
     """A tiny CIFAR-10 population (on files in the real layouts) evaluated on CIFAR-10-C and CIFAR-10.1."""
     from pruning_impact.training.population import train_population
 
@@ -236,12 +241,9 @@ def test_cifar10_population_on_cifar10_c_and_cifar10_1(tmp_path, smoke_settings,
     train_population(settings, tmp_path / "results", progress=False)
     rng = np.random.default_rng(2)
     labels = load_dataset(settings.data).test_labels
-    (tmp_path / "CIFAR-10-C").mkdir()
-    np.save(tmp_path / "CIFAR-10-C" / "fog.npy", rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8))
-    np.save(tmp_path / "CIFAR-10-C" / "labels.npy", np.tile(labels, 5).astype(np.uint8))
-    (tmp_path / "CIFAR-10.1").mkdir()
-    np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_data.npy", rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8))
-    np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v6_labels.npy", np.arange(6))
+    fog = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    write_cifar10_c(tmp_path / CIFAR10_C_DIR, "fog", fog, np.tile(labels, 5).astype(np.uint8))
+    write_cifar10_1(tmp_path / CIFAR10_1_DIR, rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8), np.arange(6))
     options = RobustnessOptions(
         corruptions=("fog", "contrast"),
         severities=(1,),

@@ -12,7 +12,7 @@ from pruning_impact.analysis.disparity import taxicab_scores
 from pruning_impact.analysis.pie import pie_mask
 from pruning_impact.analysis.predictions import load_population
 from pruning_impact.book.headless import Browser, chromium
-from pruning_impact.study import exemplar_browser
+from pruning_impact.study import exemplar_browser, files
 
 
 def test_label_distributions_by_hand():
@@ -23,7 +23,7 @@ def test_label_distributions_by_hand():
 def write(smoke_population, tmp_path):
     results, settings = smoke_population
     folder = exemplar_browser.population_browser(results, settings, tmp_path)
-    text = (folder / exemplar_browser.DATA_FILE).read_text()
+    text = (folder / files.BROWSER_DATA_FILE).read_text()
     data = json.loads(text.removeprefix("window.exemplarBrowserData = ").rstrip().rstrip(";"))
     return folder, data, load_population(results, settings)
 
@@ -131,7 +131,7 @@ def test_the_book_page_holds_a_working_browser(smoke_book):
 def test_an_earlier_browser_in_the_static_folder_is_removed(smoke_population, tmp_path):
     stale = tmp_path / "another-population-0123abcd"
     stale.mkdir()
-    (stale / exemplar_browser.DATA_FILE).write_text("window.exemplarBrowserData = {};")
+    (stale / files.BROWSER_DATA_FILE).write_text("window.exemplarBrowserData = {};")
     (tmp_path / "unrelated").mkdir()  # not a browser: kept
     folder, _, _ = write(smoke_population, tmp_path)
-    assert not stale.exists() and (tmp_path / "unrelated").is_dir() and (folder / exemplar_browser.DATA_FILE).is_file()
+    assert not stale.exists() and (tmp_path / "unrelated").is_dir() and (folder / files.BROWSER_DATA_FILE).is_file()

@@ -5,6 +5,7 @@ from scipy import stats as scipy_stats
 
 from pruning_impact import verdicts
 from pruning_impact.analysis.run import analyze
+from pruning_impact.foundations.dense_split import DenseSplit
 from pruning_impact.foundations.options import AnalysisOptions
 from pruning_impact.verdicts.calibration import SCENARIOS, simulate_population, simulated_verdicts
 
@@ -180,8 +181,8 @@ def test_a_natural_adversarial_set_enters_claim_3b_relative_to_clean_accuracy():
     natural["top1"] += 0.001 * rng.standard_normal(len(natural))
     accuracies = pd.DataFrame({"sparsity": natural["sparsity"], "model": natural["model"], "top1": 0.8, "top5": 0.9})
     tables = {"adversarial_accuracy": adversarial, "natural_accuracy": natural}
-    found, details = verdicts.robustness_verdicts(tables, 10, model_accuracies=accuracies)
+    found, details = verdicts.robustness_verdicts(tables, DenseSplit(10, 10), model_accuracies=accuracies)
     assert "ImageNet-A" in set(details["3b"]["hypothesis"])
     assert found[-1].verdict == verdicts.REPRODUCED and "ImageNet-A" in found[-1].statistic
-    without, details = verdicts.robustness_verdicts(tables, 10)
+    without, details = verdicts.robustness_verdicts(tables, DenseSplit(10, 10))
     assert "ImageNet-A" not in set(details["3b"]["hypothesis"])

@@ -50,9 +50,8 @@ def cev_sde(dense, compressed, labels, num_classes: int) -> dict[str, float]:
     """CEV and SDE of a compressed population against the dense one (both [K, N]), over the classes whose
     relative changes are defined; ``undefined_classes`` counts the others, and the mean relative changes are
     reported too."""
-    d_fpr, d_fnr = error_rates(dense, labels, num_classes)
-    c_fpr, c_fnr = error_rates(compressed, labels, num_classes)
-    fpr, fnr = relative_change(d_fpr, c_fpr), relative_change(d_fnr, c_fnr)
+    changes = class_error_changes(dense, compressed, labels, num_classes)
+    fpr, fnr = changes["dfpr"].to_numpy(), changes["dfnr"].to_numpy()
     defined = np.isfinite(fpr) & np.isfinite(fnr)
     fpr, fnr = fpr[defined], fnr[defined]
     if not len(fpr):

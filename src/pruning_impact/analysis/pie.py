@@ -285,6 +285,12 @@ def pie_evaluation(
     return pd.DataFrame(rows)
 
 
+def sparse_scorers(evaluation: pd.DataFrame) -> list[str]:
+    """The sparse levels' scorers of a ``pie_evaluation`` table, from the least to the most sparse."""
+    sparse = evaluation[evaluation["model_sparsity"] > 0].sort_values("model_sparsity", kind="stable")
+    return list(dict.fromkeys(sparse["scorer"]))
+
+
 def sample_exemplars(
     examples: pd.DataFrame, sparsity: float, size: int, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,7 +17,7 @@ from scipy import stats as scipy_stats
 from pruning_impact.foundations import options
 from pruning_impact.foundations.top_k import top_k_correct
 
-CORRECTIONS = (None, *options.CORRECTIONS)
+CORRECTIONS_OR_NONE = (None, *options.CORRECTIONS)
 SHIFTS = options.SHIFTS
 
 
@@ -83,7 +83,7 @@ def adjust_p_values(p_values: np.ndarray, correction: str | None) -> np.ndarray:
         result[order] = np.minimum(adjusted, 1.0)
         out[valid] = result
     else:
-        raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
+        raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS_OR_NONE}")
     return out
 
 
@@ -147,8 +147,8 @@ def class_level_tests(
     """
     if shift not in SHIFTS:
         raise ValueError(f"unknown shift {shift!r}; use one of {SHIFTS}")
-    if correction not in CORRECTIONS:
-        raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
+    if correction not in CORRECTIONS_OR_NONE:
+        raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS_OR_NONE}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha {alpha} must lie in (0, 1)")
     dense, labels = check_predictions(dense, labels, num_classes, "dense predictions")
@@ -337,6 +337,17 @@ def topline_table(
             row.update(top5_mean=acc5.mean(), top5_std=acc5.std(ddof=1) if len(acc5) > 1 else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def smallest_empirical_p(draws: int) -> float:
+    """The smallest p-value ``empirical_p`` can give with ``draws`` draws: 1 / (1 + draws)."""
+    return 1 / (draws + 1)
+
+
+def by_correction(summary: pd.DataFrame, correction: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``class_summary`` rows without correction and with ``correction``, each indexed by sparsity."""
+    raw = summary[summary["correction"] == "none"].set_index("sparsity")
+    return raw, summary[summary["correction"] == correction].set_index("sparsity")
 
 
 def empirical_p(observed: float, null: np.ndarray, alternative: str = "greater") -> float:

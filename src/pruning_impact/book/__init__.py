@@ -1,6 +1,6 @@
 """The book: what its notebooks call (``chapter.open_chapter``, ``display``, ``plots``, ``prose``), the
-notebook parameters (``parameters``), the book's file names (``paths``), the runner that makes everything
-and builds the HTML (``runner``, ``notebooks``, ``build_record``), and the checks of the built book
+notebook parameters (``parameters``), the book's file names (``paths``), the build that makes everything
+and builds the HTML (``build``, ``notebooks``, ``build_record``), and the checks of the built book
 (``hand_typed``, ``headless``).
 
 A chapter begins with ``open_chapter(vars())``; ``glue`` and ``show_table`` are here too, as notebooks

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pruning_impact.book import prose
 from pruning_impact.foundations import store
 from pruning_impact.foundations.machine import machine
 from pruning_impact.foundations.settings import Settings
@@ -20,7 +21,8 @@ BUILD_STAGES = (
     "compression methods",
     "classroom population",
     "calibration",
-)  # the runner's stages, in the order it runs them (``runner.STAGES``)
+)  # the build's stages, in the order it runs them (``build.STAGES``)
+STAGE_COLUMNS = ["stage", "seconds", "minutes", "models", "seconds per model"]  # of the build-time table
 
 
 def record_build(
@@ -42,7 +44,7 @@ def record_build(
             "machine": machine(),
             "executor": where,
             "precision": training_precision(settings),
-            "models": sum(settings.population.size_at(s) for s in settings.population.levels),
+            "models": settings.population.total_models,
             "models_trained": trained,
             "models_evaluated": evaluated,
             "setup_seconds": setup,
@@ -51,36 +53,18 @@ def record_build(
     )
 
 
-def build_timings(
-    results_dir: str | Path, settings: Settings, setup_note: bool = True
-) -> tuple[str, pd.DataFrame] | None:
+def build_timings(results_dir: str | Path, settings: Settings, setup_note: bool = True) -> tuple[str, pd.DataFrame]:
     """How long the latest build that trained models of this population took, as a sentence (date,
     machine, how many models it trained) and a table (minutes, and seconds per model where it trained or
-    evaluated any); the latest build when none trained a model; None when no build recorded its times.
-    ``setup_note``: say when the build's setup was not timed (a population trained beside another's has
-    no setup of its own)."""
+    evaluated any); the latest build when none trained a model; a sentence saying so and an empty table when
+    no build recorded its times. ``setup_note``: say when the build's setup was not timed (a population
+    trained beside another's has no setup of its own)."""
     records = store.read_timings(store.population_dir(results_dir, settings))
     if not records:
-        return None
+        return prose.NO_BUILD_SENTENCE, pd.DataFrame(columns=STAGE_COLUMNS)
     trained = [r for r in records if r.get("models_trained")]
     record = (trained or records)[-1]
-    return build_sentence(record, setup_note), stage_table(record)
-
-
-def build_sentence(record: dict, setup_note: bool) -> str:
-    """Where and when a build ran, and how many models it trained."""
-    cpu = record["machine"]
-    # records written before the Ray executor name the worker processes only
-    where = record.get("executor") or f"{record['workers']} worker process{'es' if record['workers'] != 1 else ''}"
-    sentence = (
-        f"{record['date']}, on {cpu['processor']} ({cpu['cores']} cores; instruction sets: "
-        f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {where}, training in "
-        f"{record['precision']}; it trained "
-        f"{record['models_trained']} of the population's {record['models']} models"
-    )
-    if setup_note and record.get("setup_seconds") is None:
-        sentence += " (it was not started by `make book`, so its setup was not timed)"
-    return sentence
+    return prose.build_sentence(record, setup_note), stage_table(record)
 
 
 def stage_table(record: dict) -> pd.DataFrame:
@@ -96,6 +80,6 @@ def stage_table(record: dict) -> pd.DataFrame:
         row["seconds per model"] = row["seconds"] / models if models else None
     total = sum(row["seconds"] or 0.0 for row in rows)
     rows.append({"stage": "total before the notebooks", "seconds": total, "minutes": total / 60})
-    table = pd.DataFrame(rows, columns=["stage", "seconds", "minutes", "models", "seconds per model"])
+    table = pd.DataFrame(rows, columns=STAGE_COLUMNS)
     table["models"] = pd.Series([row.get("models") for row in rows], dtype=object)  # whole numbers, or "-"
     return table

@@ -25,6 +25,7 @@ from pruning_impact.book.display import glue, show_table
 from pruning_impact.book.parameters import PARAMETERS, check_trained, read_parameters
 from pruning_impact.book.parameters import resolve as resolve_parameters
 from pruning_impact.foundations import store
+from pruning_impact.foundations.dense_split import DenseSplit
 from pruning_impact.foundations.errors import ParameterError
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import resolve_settings
@@ -107,6 +108,11 @@ class Chapter:
     @property
     def k_reference(self) -> int:
         return self.settings.population.reference_size
+
+    @property
+    def dense_split(self) -> DenseSplit:
+        """What each dense model is for (reference, partners, floor pool, held out)."""
+        return self.settings.population.dense_split
 
     def robustness(self) -> dict[str, pd.DataFrame]:
         """The robustness tables of this population and options, from the predictions that ``pruning-impact

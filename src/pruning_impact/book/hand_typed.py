@@ -22,7 +22,7 @@ How the HTML is read (myst-nb 1.x, Sphinx 7, sphinx-book-theme):
 - what remains is prose: paragraphs, list items, headings, admonitions, captions and tables written in
   Markdown, the text of external links. Each block is split into sentences and scanned.
 
-A finding (``Claim``) is
+A finding (``HandTypedClaim``) is
 
 (a) a number: digits (``57``, ``57.3``, ``1,000``, ``90%``, ``97.5th``, ``-0.5``) or a number word (``ten``,
     ``twice``, see ``NUMBER_WORDS``), unless it is part of a name (``CIFAR-10``, ``top-1``, ``ResNet-50``)
@@ -33,11 +33,11 @@ A finding (``Claim``) is
     blockquote, and in a sentence where the paper is the one reporting ("The paper found fewer ...").
 
 Headings are scanned like sentences (a heading that is not a question is a claim). Facts quoted from the
-paper are *not* allowed by hand, even with credit: ``pruning_impact.paper`` holds them, so they can be
-glued like the book's own numbers and a mistyped quote is caught the same way.
+paper are *not* allowed by hand, even with credit: ``pruning_impact.verdicts.paper`` holds them, so they can
+be glued like the book's own numbers and a mistyped quote is caught the same way.
 
-API: ``hand_typed_claims(html_dir) -> list[Claim]`` for a built book, ``claims_in_html(html, page)`` for
-one page, ``main(html_dir)`` prints the findings (``page: word: snippet``) and returns their count.
+API: ``hand_typed_claims(html_dir) -> list[HandTypedClaim]`` for a built book, ``hand_typed_in_page(html,
+page)`` for one page, ``main(html_dir)`` prints the findings (``page: word: snippet``) and returns their count.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+
+from pruning_impact.book import paths
 
 # --- what counts as a hand-typed claim -----------------------------------------------------------------
 
@@ -235,8 +237,6 @@ BLOCK_TAGS = frozenset(
 VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 )
-# Files of Sphinx's own (not chapters); folders whose name starts with "_" (_static, _sources...) hold assets.
-SKIP_PAGES = frozenset({"genindex.html", "search.html", "py-modindex.html"})
 
 RAW_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.S)
 MASK = "\u25af"  # stands for skipped text (neither a word character nor a space): positions stay the same
@@ -248,7 +248,7 @@ SENTENCE_END = re.compile(rf"[.!?]+[\"”’)]*\s+|{BREAK}+")
 
 
 @dataclass(frozen=True)
-class Claim:
+class HandTypedClaim:
     """A number or result word typed by hand in the prose of a built page."""
 
     page: str  # the page's path relative to the HTML folder
@@ -391,7 +391,7 @@ def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(start <= span[0] and span[1] <= end for start, end in spans)
 
 
-def _scan_sentence(page: str, shown: str, masked: str, words: bool) -> list[Claim]:
+def _scan_sentence(page: str, shown: str, masked: str, words: bool) -> list[HandTypedClaim]:
     found: list[tuple[int, str, str]] = []
     allowed = [m.span() for m in _ALLOWED.finditer(masked)]
     for pattern in (NUMBER, _NUMBER_WORDS):
@@ -399,15 +399,15 @@ def _scan_sentence(page: str, shown: str, masked: str, words: bool) -> list[Clai
     if words and not shown.rstrip().endswith("?") and not PAPER_REPORTS.search(masked):
         quoted = [m.span() for m in QUOTED.finditer(masked)]
         found += [(m.start(), "word", m.group()) for m in _WORDS.finditer(masked) if not _inside(m.span(), quoted)]
-    return [Claim(page, kind, " ".join(text.split()), _snippet(shown, at)) for at, kind, text in sorted(found)]
+    return [HandTypedClaim(page, kind, " ".join(text.split()), _snippet(shown, at)) for at, kind, text in sorted(found)]
 
 
-def claims_in_html(html: str, page: str = "") -> list[Claim]:
+def hand_typed_in_page(html: str, page: str = "") -> list[HandTypedClaim]:
     """The hand-typed numbers and result words in the prose of one HTML page."""
     parser = _ProseParser()
     parser.feed(html)
     parser.close()
-    claims: list[Claim] = []
+    claims: list[HandTypedClaim] = []
     for block in parser.prose():
         exercise = any(EXERCISES_SECTION.match(section) for section in block.sections)
         for shown, masked in _sentences("".join(block.shown), "".join(block.masked)):
@@ -421,23 +421,24 @@ def chapter_pages(html_dir: str | Path) -> list[Path]:
     html_dir = Path(html_dir)
     return sorted(
         path
-        for path in html_dir.rglob("*.html")
-        if path.name not in SKIP_PAGES and not any(part.startswith("_") for part in path.relative_to(html_dir).parts)
+        for path in html_dir.rglob(paths.PAGE_PATTERN)
+        if path.name not in paths.SPHINX_PAGES
+        and not any(part.startswith("_") for part in path.relative_to(html_dir).parts)
     )
 
 
-def hand_typed_claims(html_dir: str | Path) -> list[Claim]:
+def hand_typed_claims(html_dir: str | Path) -> list[HandTypedClaim]:
     """Every number and result word typed by hand in the prose of the book built into ``html_dir``."""
     html_dir = Path(html_dir)
     if not html_dir.is_dir():
         raise FileNotFoundError(f"no built book in {html_dir}")
     claims = []
     for path in chapter_pages(html_dir):
-        claims.extend(claims_in_html(path.read_text(encoding="utf-8"), path.relative_to(html_dir).as_posix()))
+        claims.extend(hand_typed_in_page(path.read_text(encoding="utf-8"), path.relative_to(html_dir).as_posix()))
     return claims
 
 
-def main(html_dir: str | Path = "_build/html") -> int:
+def main(html_dir: str | Path = paths.HTML_DIR) -> int:
     """Print the findings in ``html_dir`` one per line (``page: word: snippet``); return their count."""
     claims = hand_typed_claims(html_dir)
     for claim in claims:

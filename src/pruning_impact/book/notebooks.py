@@ -128,7 +128,7 @@ def student_notebooks(root: str | Path, out: str | Path) -> list[Path]:
         if left:
             raise BookError(f"{source.name}: cells {left} hold a solution block but are not tagged {SOLUTION_TAG}")
         notebook.metadata.pop("jupytext", None)  # a handed-out copy is not paired with the .py
-        path = out / source.with_suffix(".ipynb").name
+        path = out / source.with_suffix(paths.NOTEBOOK_SUFFIX).name
         jupytext.write(notebook, path)
         written.append(path)
     if not written:

@@ -61,7 +61,7 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("profile", DEFAULT_PROFILE, "str", str, "named settings: " + ", ".join(PROFILES)),
         Parameter(
             "results_dir",
-            "results",
+            store.DEFAULT_RESULTS,
             "str",
             str,
             "folder of the trained populations, relative to where the notebook runs",
@@ -315,7 +315,7 @@ def expected_cell_lines(source: str) -> list[str]:
     names = [line.split("=")[0].strip() for line in parameters_cell_lines(source)]
     unknown = [name for name in names if name not in PARAMETERS]
     if unknown:
-        raise ParameterError(f"parameters {', '.join(unknown)} are not in pruning_impact.parameters.PARAMETERS")
+        raise ParameterError(f"parameters {', '.join(unknown)} are not in pruning_impact.book.parameters.PARAMETERS")
     return [PARAMETERS[name].line() for name in names]
 
 

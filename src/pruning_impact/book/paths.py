@@ -17,6 +17,10 @@ BOOK_INCLUDED_FILES = (  # repository files the book shows (literalinclude) or l
     "book/_static/book.css",
 )
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.py"
+NOTEBOOK_SUFFIX = ".ipynb"  # executed, staged and handed-out notebooks
+HTML_DIR = "_build/html"  # Jupyter Book's HTML, under the book's root
+PAGE_PATTERN = "*.html"
+SPHINX_PAGES = frozenset({"genindex.html", "search.html", "py-modindex.html"})  # Sphinx's own pages, not chapters
 
 
 def notebook_sources(root: Path) -> list[Path]:
@@ -25,12 +29,12 @@ def notebook_sources(root: Path) -> list[Path]:
 
 
 def executed_notebook(book_root: Path, source: Path) -> Path:
-    return book_root / BOOK_DIR / f"{source.stem}.ipynb"
+    return book_root / BOOK_DIR / f"{source.stem}{NOTEBOOK_SUFFIX}"
 
 
 def staged_notebook(output: Path) -> Path:
     """Where a notebook is converted before papermill executes it into ``output``."""
-    return output.with_name(f".{output.stem}.input.ipynb")
+    return output.with_name(f".{output.stem}.input{NOTEBOOK_SUFFIX}")
 
 
 def notebook_stamp(output: Path) -> Path:
@@ -43,4 +47,4 @@ def figure_file(figures_dir: Path, name: str) -> Path:
 
 
 def html_index(book_root: Path) -> Path:
-    return book_root / "_build" / "html" / "index.html"
+    return book_root / HTML_DIR / "index.html"

@@ -1,6 +1,6 @@
 """Sentences the chapters print, computed from the tables so that no result in the book is typed by hand:
-the comparison of compression methods (``*_sentence`` of the methods chapter, ``row_label``) and the
-annotation study (``differ_sentence``). Each is glued into the prose by its notebook."""
+the comparison of compression methods (``*_sentence`` of the methods chapter, ``row_label``), the
+annotation study (``differ_sentence``) and where the book was built (``build_sentence``). Each is glued into the prose by its notebook."""
 
 from __future__ import annotations
 
@@ -109,3 +109,22 @@ def differ_sentence(table: pd.DataFrame, alpha: float = 0.05) -> str:
     ]
     verb = "differs" if len(found) == 1 else "differ"
     return f"{len(found)} of the {len(table)} properties {verb} between PIEs and non-PIEs {level}: {', '.join(parts)}"
+
+
+NO_BUILD_SENTENCE = "no recorded build (these models were trained by `pruning-impact train`, which records no times)"
+
+
+def build_sentence(record: dict, setup_note: bool) -> str:
+    """Where and when a build ran, and how many models it trained."""
+    cpu = record["machine"]
+    # records written before the Ray executor name the worker processes only
+    where = record.get("executor") or f"{record['workers']} worker process{'es' if record['workers'] != 1 else ''}"
+    sentence = (
+        f"{record['date']}, on {cpu['processor']} ({cpu['cores']} cores; instruction sets: "
+        f"{', '.join(cpu['speed_flags']) or 'none listed'}), with {where}, training in "
+        f"{record['precision']}; it trained "
+        f"{record['models_trained']} of the population's {record['models']} models"
+    )
+    if setup_note and record.get("setup_seconds") is None:
+        sentence += " (it was not started by `make book`, so its setup was not timed)"
+    return sentence

@@ -12,16 +12,17 @@ from pruning_impact.foundations.errors import PruningImpactError
 INTERRUPTED = "interrupted: finished work is kept; run the same command again to continue"
 
 
-class _StandardOutput(logging.StreamHandler):
-    """A handler writing to whatever ``sys.stdout`` is when a message comes (tests replace it)."""
+class _StandardOutput(logging.Handler):
+    """A handler writing to whatever ``sys.stdout`` is when a message comes (tests replace it), through tqdm so
+    that a message during a progress bar is printed above it instead of breaking it."""
 
-    @property
-    def stream(self):
-        return sys.stdout
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
 
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
+        try:
+            tqdm.write(self.format(record), file=sys.stdout)
+        except Exception:  # logging's rule: a handler never raises
+            self.handleError(record)
 
 
 def show_library_messages() -> None:

@@ -120,7 +120,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from pruning_impact.book.runner import build_book
+    from pruning_impact.book.build import build_book
 
     settings_from_args(args)  # validates the overrides before anything runs
     executor = executor_from_args(args)

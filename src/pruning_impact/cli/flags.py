@@ -8,7 +8,8 @@ import argparse
 from dataclasses import fields
 from typing import Any, get_args, get_origin
 
-from pruning_impact.foundations.described import flag, type_hints
+from pruning_impact.foundations import store
+from pruning_impact.foundations.described import field_help, flag, type_hints
 from pruning_impact.foundations.executor import EXECUTORS, RAY_INSTALL, ExecutorOptions
 from pruning_impact.foundations.profiles import DEFAULT_PROFILE, PROFILES, resolve_settings
 from pruning_impact.foundations.settings import (
@@ -19,7 +20,6 @@ from pruning_impact.foundations.settings import (
     TrainSettings,
 )
 
-DEFAULT_RESULTS = "results"
 # the profile's settings a user may override from the command line (``resolve_settings``'s arguments)
 OVERRIDES = (
     (PopulationSettings, "population_size"),
@@ -55,7 +55,7 @@ def _add_field(parser: argparse.ArgumentParser, cls: type, name: str, default_te
     hint = type_hints(cls)[name]
     is_list = get_origin(hint) is tuple or any(get_origin(a) is tuple for a in get_args(hint))
     choices = spec.metadata.get("choices")
-    text = spec.metadata.get("help", "")
+    text = field_help(cls)[name]
     if choices and not all(choice in text for choice in choices):
         text += f" Any of: {', '.join(choices)}." if is_list else f" One of: {', '.join(choices)}."
     parser.add_argument(
@@ -82,7 +82,9 @@ def add_population_options(parser: argparse.ArgumentParser, leave_out: tuple[str
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, help=f"named settings ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}"
     )
-    parser.add_argument("--results", default=DEFAULT_RESULTS, help=f"results folder (default: {DEFAULT_RESULTS})")
+    parser.add_argument(
+        "--results", default=store.DEFAULT_RESULTS, help=f"results folder (default: {store.DEFAULT_RESULTS})"
+    )
     for cls, name in OVERRIDES:
         if name not in leave_out:
             _add_field(parser, cls, name, "(default: the profile's)")

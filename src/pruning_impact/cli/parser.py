@@ -23,6 +23,7 @@ from pruning_impact.cli.commands import (
     cmd_train,
 )
 from pruning_impact.cli.flags import add_executor, add_options, add_population_options, positive_int
+from pruning_impact.foundations import store
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import PROFILES
 
@@ -126,7 +127,9 @@ def add_calibrate(commands: argparse._SubParsersAction) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
     )
-    calibrate.add_argument("--results", default="results", help="results folder (default: results)")
+    calibrate.add_argument(
+        "--results", default=store.DEFAULT_RESULTS, help=f"results folder (default: {store.DEFAULT_RESULTS})"
+    )
     calibrate.add_argument("--simulations", type=int, default=BOOK_SIMULATIONS, help="populations per scenario")
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the simulations")
     calibrate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
@@ -172,7 +175,7 @@ def add_book(commands: argparse._SubParsersAction) -> None:
     students = commands.add_parser(
         "student-notebooks", help="write the notebooks without their solutions, to hand out to students"
     )
-    students.add_argument("--out", required=True, help="folder to write the .ipynb files into")
+    students.add_argument("--out", required=True, help="folder to write the notebooks into (Jupyter's format)")
     students.add_argument("--root", default=".", help="the repository (with notebooks/); default .")
     students.set_defaults(func=cmd_student_notebooks)
 

@@ -20,6 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def partnered_size(k: int) -> int:
+    """Dense models that a reference of K and its K partners take: 2K."""
+    return 2 * k
+
+
+def largest_partnered_k(dense: int) -> int:
+    """The largest K whose reference and partners fit in ``dense`` dense models."""
+    return dense // 2
+
+
 @dataclass(frozen=True)
 class DenseSplit:
     """The split of ``dense`` dense models for groups of ``k``: slices into the dense population's models."""
@@ -30,14 +40,14 @@ class DenseSplit:
     @property
     def has_partners(self) -> bool:
         """Whether the reference has partners: at least 2K dense models (quantization and comparisons need them)."""
-        return self.dense >= 2 * self.k
+        return self.dense >= partnered_size(self.k)
 
     def partners_problem(self, what: str) -> str | None:
         """Why ``what`` (which needs the reference's partners) cannot be done here, or None when it can."""
         if self.has_partners:
             return None
         return (
-            f"{what} needs the reference and its partners: at least 2K = {2 * self.k} dense models for K = "
+            f"{what} needs the reference and its partners: at least 2K = {partnered_size(self.k)} dense models for K = "
             f"{self.k}, not {self.dense}"
         )
 
@@ -47,14 +57,19 @@ class DenseSplit:
         return slice(0, self.k if self.has_partners else self.dense)
 
     @property
+    def outside_reference(self) -> slice:
+        """Every dense model after the reference (the partners, the rest of the floor pool, the held-out)."""
+        return slice(self.reference.stop, self.dense)
+
+    @property
     def partners(self) -> slice:
         """The reference's partners, models K..2K-1 (empty without them)."""
-        return slice(self.k, 2 * self.k) if self.has_partners else slice(0, 0)
+        return slice(self.k, partnered_size(self.k)) if self.has_partners else slice(0, 0)
 
     @property
     def floor_pool(self) -> slice:
         """The models whose random splits into two groups give every noise floor (the reference among them)."""
-        return slice(0, 2 * self.k if self.has_partners else self.dense)
+        return slice(0, partnered_size(self.k) if self.has_partners else self.dense)
 
     @property
     def held_out(self) -> slice:

@@ -28,6 +28,4 @@ BIT_NAMES = {16: "fp16", 8: "int8"}
 def level_name(level: float) -> str:
     """A level as the tables and figures write it: a sparsity as a percentage ('90%'), a bit width by its
     number type ('int8', 'fp16')."""
-    if level >= 1:
-        return BIT_NAMES.get(int(level), f"{int(level)}-bit")
-    return f"{100 * level:.4g}%"
+    return BIT_NAMES.get(int(level), f"{int(level)}-bit") if level >= 1 else format_percent(level)

@@ -32,7 +32,7 @@ CORRUPTIONS = (
     "jpeg_compression",
 )
 # Corruptions of ImageNet-C and CIFAR-10-C that overlay photographs (snowflakes, frost) this project cannot
-# generate: known names, evaluated only from a published set in the data folder (``robustness.sets``)
+# generate: known names, evaluated only from a published set in the data folder (``robustness.shifted_sets``)
 PUBLISHED_ONLY_CORRUPTIONS = ("snow", "frost")
 KNOWN_CORRUPTIONS = CORRUPTIONS + PUBLISHED_ONLY_CORRUPTIONS
 ATTACKS = ("fgsm", "pgd")

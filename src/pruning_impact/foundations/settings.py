@@ -247,6 +247,11 @@ class PopulationSettings(Described):
         return self.population_size
 
     @property
+    def total_models(self) -> int:
+        """Models of every level together."""
+        return sum(self.size_at(level) for level in self.levels)
+
+    @property
     def dense_split(self) -> DenseSplit:
         """What each dense model is for (reference, partners, floor pool, held out), for groups of K."""
         return DenseSplit(self.size_at(0.0), self.population_size)

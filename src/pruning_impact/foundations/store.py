@@ -24,7 +24,7 @@ Layout of a results folder::
 A run that is not finished (``folders.is_finished``) is trained again; tables that are not fresh are
 computed again (``folders.cached_tables``). The book's own files are named in ``book.paths``, and the
 published datasets' files, as their authors lay them out, beside their loaders (``training.datasets``,
-``robustness.sets``).
+``robustness.shifted_sets``).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from pruning_impact.foundations.profiles import command_line, get_profile
 from pruning_impact.foundations.settings import Settings
 from pruning_impact.foundations.top_k import top_k_classes
 
+DEFAULT_RESULTS = "results"  # the results folder, relative to where a command runs, when none is given
 POPULATION_FILE = "population.json"
 LABELS_FILE = "labels.npy"
 MODEL_FILE = "model.pt"

@@ -1,4 +1,4 @@
 """Robustness of a population (the paper's Section 3.3): image corruptions (``corruptions``) and attacks
-(``attacks``), the test sets they make or the published ones (``sets``), every model evaluated on them
-(``evaluation``) and the tables made from its per-example predictions (``tables``).
+(``attacks``), the distribution-shifted test sets they make or the published ones (``shifted_sets``), every
+model evaluated on them (``evaluation``) and the tables made from its per-example predictions (``tables``).
 """

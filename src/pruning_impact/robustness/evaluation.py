@@ -31,7 +31,7 @@ from pruning_impact.foundations.top_k import class_index_dtype, top_k_classes
 from pruning_impact.robustness import tables as tables_of
 from pruning_impact.robustness.attacks import adversarial_batches
 from pruning_impact.robustness.corruptions import CONSTANTS_VERSION
-from pruning_impact.robustness.sets import (
+from pruning_impact.robustness.shifted_sets import (
     NATURAL_SET_NAMES,
     corrupted_sets,
     corruption_sources,

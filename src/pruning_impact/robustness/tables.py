@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.pie import modal_labels
+from pruning_impact.foundations.dense_split import DenseSplit
 
 Run = tuple[float, int]
 TABLES = ("corruption_accuracy", "adversarial_accuracy", "example_flips", "natural_accuracy")
@@ -124,6 +125,14 @@ def per_model_relative(corruption: pd.DataFrame) -> pd.DataFrame:
     return corruption.groupby(["sparsity", "model"], as_index=False)["relative_top1"].mean()
 
 
+def level_means(per_model: pd.DataFrame, split: DenseSplit, column: str = "relative_top1") -> pd.Series:
+    """Per level, the mean of ``column`` over the models that stand for it: every model of a sparse level, the
+    dense reference of ``split`` (the population's ``dense_split``) for the dense level."""
+    dense = per_model["sparsity"] == 0
+    in_reference = per_model["model"].between(split.reference.start, split.reference.stop - 1)
+    return per_model[~dense | in_reference].groupby("sparsity")[column].mean()
+
+
 def table5(corruption: pd.DataFrame) -> pd.DataFrame:
     """Table 5: per corruption and sparsity, the mean over models of each model's mean over severities of
     top-1 and top-5, absolute (``top1``, ``top5``) and relative to the model's clean accuracy
@@ -132,17 +141,11 @@ def table5(corruption: pd.DataFrame) -> pd.DataFrame:
     return per_model.groupby(["corruption", "sparsity"], as_index=False)[TABLE5_COLUMNS].mean()
 
 
-def clean_accuracy(corruption: pd.DataFrame) -> pd.DataFrame:
-    """Each model's clean top-1 and top-5 on the corruption subsample (sparsity, model, clean_top1,
-    clean_top5), from the ``corruption_accuracy`` table; an input of ``natural_relative``."""
-    return corruption.groupby(["sparsity", "model"], as_index=False)[["clean_top1", "clean_top5"]].first()
-
-
 def natural_relative(natural: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
     """Figure 7 (left): each model's top-1 and top-5 on the natural distribution-shift set (the
     ``natural_accuracy`` table) relative to its own clean top-1 and top-5. ``clean`` holds sparsity, model,
     clean_top1 and clean_top5 per model: the analysis's ``model_accuracies`` (whole test set) with top1 and
-    top5 renamed, or ``clean_accuracy`` of the corruption table (its subsample). Returns sparsity, model,
+    top5 renamed, or the same columns of the corruption table (its subsample). Returns sparsity, model,
     set, relative_top1, relative_top5; an empty table when ``natural`` is empty, and a ``ValueError`` when a
     model of ``natural`` has no clean accuracy."""
     if natural.empty:

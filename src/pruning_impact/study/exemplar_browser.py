@@ -22,11 +22,8 @@ from pruning_impact.analysis.disparity import label_distribution, taxicab_scores
 from pruning_impact.analysis.pie import modal_labels
 from pruning_impact.foundations import folders
 from pruning_impact.foundations.levels import format_percent
+from pruning_impact.study import files
 
-TEMPLATES = Path(__file__).with_name("templates")
-APP_FILES = ("exemplar_browser.js", "exemplar_browser.css")
-DATA_FILE = "data.js"
-INDEX_FILE = "index.html"
 SPRITE_COLUMNS = 40  # thumbnails per row of a class's sprite sheet
 PER_PAGE = 60  # images per page of the browser
 MAX_THUMBNAIL = 64  # larger images (ImageNet) are shrunk to this many pixels on their longer side
@@ -96,11 +93,11 @@ def write_sprites(out: Path, labels: np.ndarray, images: Callable[[np.ndarray], 
     the page needs (thumbnail size, columns, file names)."""
     from PIL import Image
 
-    files, size = [], None
+    sprites, size = [], None
     for c in range(num_classes):
         members = np.flatnonzero(labels == c)
-        name = f"class-{c:04d}.png"
-        files.append(name)
+        name = files.sprite_file(c)
+        sprites.append(name)
         if not len(members):
             continue
         thumbs = thumbnails(images(members))
@@ -111,7 +108,7 @@ def write_sprites(out: Path, labels: np.ndarray, images: Callable[[np.ndarray], 
             r, col = divmod(j, SPRITE_COLUMNS)
             sheet[r * size[0] : (r + 1) * size[0], col * size[1] : (col + 1) * size[1]] = thumb
         Image.fromarray(sheet).save(out / name, optimize=True)
-    return {"height": int(size[0]), "width": int(size[1]), "columns": SPRITE_COLUMNS, "files": files}
+    return {"height": int(size[0]), "width": int(size[1]), "columns": SPRITE_COLUMNS, "files": sprites}
 
 
 def write_browser(
@@ -131,10 +128,10 @@ def write_browser(
     data["perPage"] = PER_PAGE
     data["sprites"] = write_sprites(out, labels, images, len(class_names))
     payload = "window.exemplarBrowserData = " + json.dumps(data, separators=(",", ":")) + ";\n"
-    folders.atomic_write_bytes(out / DATA_FILE, payload.encode())
-    for name in APP_FILES:
-        shutil.copyfile(TEMPLATES / name, out / name)
-    folders.atomic_write_bytes(out / INDEX_FILE, page(".", f"Exemplar browser: {population}").encode())
+    folders.atomic_write_bytes(out / files.BROWSER_DATA_FILE, payload.encode())
+    for name in files.BROWSER_APP_FILES:
+        shutil.copyfile(files.TEMPLATES / name, out / name)
+    folders.atomic_write_bytes(out / files.BROWSER_INDEX_FILE, page(".", f"Exemplar browser: {population}").encode())
     return out
 
 
@@ -142,10 +139,10 @@ def embed(base: str) -> str:
     """The HTML that puts the browser into a page, loading its files from ``base`` (a URL or relative path)."""
     base = base.rstrip("/")
     return (
-        f'<link rel="stylesheet" href="{base}/exemplar_browser.css">\n'
+        f'<link rel="stylesheet" href="{base}/{files.BROWSER_STYLE}">\n'
         f'<div id="exemplar-browser-app" data-base="{base}/"><p class="eb-loading">Loading the exemplar browser ...</p>'
         "<noscript>The exemplar browser needs JavaScript.</noscript></div>\n"
-        f'<script src="{base}/{DATA_FILE}"></script>\n<script src="{base}/exemplar_browser.js"></script>\n'
+        f'<script src="{base}/{files.BROWSER_DATA_FILE}"></script>\n<script src="{base}/{files.BROWSER_SCRIPT}"></script>\n'
     )
 
 
@@ -175,7 +172,7 @@ def population_browser(results_dir, settings, static_root: str | Path) -> Path:
     population = load_population(results_dir, settings)
     pop = settings.population
     folder = Path(static_root) / folder_name(settings.name, pop.levels, pop.population_size, pop.size_at(0.0))
-    for old in Path(static_root).glob(f"*/{DATA_FILE}"):  # a book shows one browser: drop earlier ones
+    for old in Path(static_root).glob(f"*/{files.BROWSER_DATA_FILE}"):  # a book shows one browser: drop earlier ones
         if old.parent != folder:
             shutil.rmtree(old.parent)
     return write_browser(

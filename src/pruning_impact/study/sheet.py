@@ -20,6 +20,7 @@ import pandas as pd
 
 from pruning_impact.foundations import folders, store
 from pruning_impact.foundations.errors import AnnotationError
+from pruning_impact.study import files
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ QUESTIONS = (
 QUESTION_NAMES = tuple(q.name for q in QUESTIONS)
 ANSWER_COLUMNS = ("sheet_id", "annotator", "item", *QUESTION_NAMES)
 KEY_COLUMNS = ("sheet_id", "item", "example", "label", "label_name", "label_2", "label_3", "is_pie", "sparsity")
-TEMPLATE = Path(__file__).with_name("templates") / "annotation_sheet.html"
 KEY_HINT = store.key_file(Path(), "<sheet>").name  # what error messages ask for
 SHOWN_PIXELS = 140  # images smaller than this are enlarged (whole multiples) to about this size on the sheet
 
@@ -160,7 +160,7 @@ def sheet_html(sheet: str, title: str, items: list[dict], class_names: Sequence[
         "classNames": list(class_names),
     }
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")  # safe inside <script>
-    return TEMPLATE.read_text().replace("__TITLE__", html.escape(title)).replace("__SHEET_DATA__", payload)
+    return files.SHEET_TEMPLATE.read_text().replace("__TITLE__", html.escape(title)).replace("__SHEET_DATA__", payload)
 
 
 @dataclass(frozen=True)

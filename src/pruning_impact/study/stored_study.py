@@ -61,7 +61,7 @@ def stored_level(results_dir, settings, sparsity: float | None) -> StoredLevel:
     population = load_population(results_dir, settings)
     close = population.held_out_dense
     if not len(close):
-        close = population.top1[0.0][population.reference_size :]
+        close = population.top1[0.0][population.split.outside_reference]
     if not len(close):
         raise AnnotationError(
             "the sheet's labels 2 and 3 come from dense models outside the reference, and this population has "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pruning_impact.foundations import store
-from pruning_impact.foundations.dense_split import DenseSplit
+from pruning_impact.foundations.dense_split import DenseSplit, largest_partnered_k, partnered_size
 from pruning_impact.foundations.errors import SettingsError
 from pruning_impact.foundations.executor import ExecutorOptions
 from pruning_impact.foundations.profiles import command_line
@@ -25,14 +25,13 @@ BOOK_COMPARISON_SIZE = 5
 def comparison_size(base: Settings, k: int | None = None) -> int:
     """K of a comparison: ``k``, or the book's (``BOOK_COMPARISON_SIZE``) where the population has that many
     sparse models and twice as many dense ones (else as many as it has)."""
-    pop = base.population
-    return k or max(1, min(BOOK_COMPARISON_SIZE, pop.population_size, pop.size_at(0.0) // 2))
+    return k or max(1, min(BOOK_COMPARISON_SIZE, largest_comparison(base)))
 
 
 def largest_comparison(base: Settings) -> int:
     """The largest K at which ``base``'s models can be compared with other methods'."""
     pop = base.population
-    return min(pop.size_at(0.0) // 2, pop.population_size)
+    return min(largest_partnered_k(pop.size_at(0.0)), pop.population_size)
 
 
 def comparison_problem(base: Settings, k: int) -> str | None:
@@ -56,7 +55,7 @@ def variant_settings(base: Settings, method: str, k: int) -> Settings:
     if problem:
         raise SettingsError(f"{problem}: choose a smaller K (at most {largest_comparison(base)})")
     pop = base.population
-    population = {"method": method, "population_size": k, "dense_population_size": 2 * k}
+    population = {"method": method, "population_size": k, "dense_population_size": partnered_size(k)}
     if method in PRUNING_METHODS:
         population["sparsities"] = (0.0, max(pop.sparsities))
     # dense models are copied from the paper's population, and VoG reads that population's checkpoints

@@ -7,12 +7,13 @@ reproduced* only with evidence of absence: a significant effect the other way, o
 significant in different places; *inconclusive* otherwise. Each rule's error rates, with no effect
 and with planted effects, are measured by ``calibration.calibrate`` (``benchmarks/verdict_calibration.py``).
 
-The null distributions come from the dense population itself (``analysis.run``): splits of the first 2K
+The null distributions come from the dense population itself, split by position
+(``foundations.dense_split``) and computed by the analysis (``analysis.run``): splits of the first 2K
 dense models give the class-count and PIE-count floors, and the held-out dense models score PIE_t and
 the floor sets alike, so no set is scored by a model that chose it.
 
-The rules, by the claims they judge: ``class_rules``, ``pie_rules``, ``robustness_rules``; ``judge`` applies
-them all; ``calibration`` measures their error rates; ``paper`` holds the paper's reported numbers and
+The claims, the verdicts' words and what the rules share are in ``claims``; the rules, by the claims they
+judge: ``class_rules``, ``pie_rules``, ``robustness_rules``; ``judge`` applies them all; ``calibration`` measures their error rates; ``paper`` holds the paper's reported numbers and
 ``paper_vs_book`` sets ours beside them. The names below are the rules' public API, for notebooks and
 tests that use the verdicts as one namespace (``from pruning_impact import verdicts``).
 """

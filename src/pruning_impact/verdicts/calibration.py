@@ -23,6 +23,7 @@ from tqdm import tqdm
 from pruning_impact.analysis.predictions import Population
 from pruning_impact.analysis.run import ANALYSIS_CODE, analyze
 from pruning_impact.foundations import folders, store
+from pruning_impact.foundations.dense_split import DenseSplit
 from pruning_impact.foundations.executor import run_jobs
 from pruning_impact.foundations.options import AnalysisOptions
 from pruning_impact.foundations.profiles import get_profile
@@ -250,7 +251,12 @@ def simulated_verdicts(scenario: Scenario, seed: int, options: AnalysisOptions |
     found = {v.label: v.verdict for v in judge.analysis_verdicts(tables, options.alpha)}
     corruption, adversarial = simulate_robustness(scenario, seed)
     tables = {"corruption_accuracy": corruption, "adversarial_accuracy": adversarial}
-    found.update({v.label: v.verdict for v in judge.robustness_verdicts(tables, SIZES["k"], options.alpha)[0]})
+    found.update(
+        {
+            v.label: v.verdict
+            for v in judge.robustness_verdicts(tables, DenseSplit(SIZES["k_dense"], SIZES["k"]), options.alpha)[0]
+        }
+    )
     return found
 
 

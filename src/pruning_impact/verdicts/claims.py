@@ -9,6 +9,8 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
+from pruning_impact.foundations.levels import format_percent
+
 REPRODUCED, NOT_REPRODUCED, MIXED, INCONCLUSIVE, NOT_EVALUATED = (
     "reproduced",
     "not reproduced",
@@ -46,12 +48,8 @@ CLAIMS = {
 }
 
 
-def percent(t: float) -> str:
-    return f"{100 * t:.0f}%"
-
-
 def levels_text(levels) -> str:
-    return ", ".join(percent(t) for t in levels) if len(levels) else "none"
+    return ", ".join(format_percent(t) for t in levels) if len(levels) else "none"
 
 
 # ------------------------------------------------------------------------------------------- class level
@@ -77,10 +75,10 @@ def trend_verdict(label: str, sparsities, values, what: str, alpha: float, top_p
     up, down = trend_p(sparsities, values)
     if np.isnan(up):
         return Verdict(label, CLAIMS[label], INCONCLUSIVE, "fewer than three sparse levels", sizes)
-    shown = ", ".join(f"{percent(t)}: {v:.3g}" for t, v in zip(sparsities, values, strict=True))
+    shown = ", ".join(f"{format_percent(t)}: {v:.3g}" for t, v in zip(sparsities, values, strict=True))
     text = (
         f"{what} by level ({shown}); permutation p = {up:.3g} for growth, {down:.3g} for decline over "
-        f"the orderings of the levels; effect at {percent(max(sparsities))}: p = {top_p:.3g}"
+        f"the orderings of the levels; effect at {format_percent(max(sparsities))}: p = {top_p:.3g}"
     )
     rests = levels_text(sparsities)
     if up <= alpha and top_p <= alpha:

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.stats import empirical_p, holm
+from pruning_impact.foundations.levels import format_percent
 from pruning_impact.verdicts import paper
 from pruning_impact.verdicts.claims import (
     CLAIMS,
@@ -17,7 +18,6 @@ from pruning_impact.verdicts.claims import (
     REPRODUCED,
     Verdict,
     levels_text,
-    percent,
     trend_verdict,
 )
 
@@ -87,7 +87,7 @@ def class_finding(
     sizes = f"K = {int(levels['k_dense'].iloc[0])} dense vs {int(levels['k_sparse'].iloc[0])} sparse per level"
     best = levels.loc[levels["p_holm"].idxmin()]
     text = (
-        f"{int(best['n_significant'])} significant classes at {percent(best['sparsity'])} against "
+        f"{int(best['n_significant'])} significant classes at {format_percent(best['sparsity'])} against "
         f"{best['aa_mean']:.2f} on average between two dense groups (Holm-adjusted p = {best['p_holm']:.3g}); "
         f"levels above chance: {levels_text(hit['sparsity'])}"
     )
@@ -129,11 +129,11 @@ def rise_vs_fall(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, alph
     p_up, p_down = empirical_p(surplus, null, "greater"), empirical_p(surplus, null, "less")
     text = (
         f"{int(top['n_increase'])} significant classes rise and {int(top['n_decrease'])} fall at "
-        f"{percent(top['sparsity'])}; against the dense-vs-dense splits p = {p_up:.3g} for more rising, "
+        f"{format_percent(top['sparsity'])}; against the dense-vs-dense splits p = {p_up:.3g} for more rising, "
         f"{p_down:.3g} for more falling"
     )
     sizes = f"K = {int(top['k_dense'])} dense vs {int(top['k_sparse'])} sparse; {len(null)} splits"
-    rests = percent(top["sparsity"])
+    rests = format_percent(top["sparsity"])
     if surplus > 0 and p_up <= alpha:
         return Verdict("1r", CLAIMS["1r"], REPRODUCED, text, sizes, rests)
     if surplus < 0 and p_down <= alpha:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pruning_impact.foundations.dense_split import DenseSplit
 from pruning_impact.verdicts import paper
 from pruning_impact.verdicts.claims import CLAIMS, NOT_EVALUATED, Verdict
 from pruning_impact.verdicts.class_rules import class_finding, class_level_table, class_trend, rise_vs_fall
@@ -35,15 +36,15 @@ def analysis_verdicts(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> l
 
 def robustness_verdicts(
     tables: dict[str, pd.DataFrame],
-    reference_size: int,
+    split: DenseSplit,
     alpha: float = 0.05,
     model_accuracies: pd.DataFrame | None = None,
 ) -> tuple[list[Verdict], dict[str, pd.DataFrame]]:
     """Claims 3a (Table 5's corruptions, then all), and 3b, from the robustness tables; the dense side is the
-    reference models. With the analysis's ``model_accuracies``, a natural adversarial set (ImageNet-A)
+    reference models of ``split`` (the population's ``dense_split``). With the analysis's ``model_accuracies``, a natural adversarial set (ImageNet-A)
     enters 3b relative to clean accuracy. Returns the verdicts and their per-hypothesis tests by label."""
     natural = natural_relative_of(tables, model_accuracies)
-    reference = range(reference_size)
+    reference = range(split.reference.start, split.reference.stop)
     corruption, adversarial = tables.get("corruption_accuracy"), tables.get("adversarial_accuracy")
     found, details = [], {}
     present = [] if corruption is None or corruption.empty else list(set(corruption["corruption"]))

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pruning_impact.analysis.stats import empirical_p, holm
+from pruning_impact.foundations.levels import format_percent
 from pruning_impact.verdicts.claims import (
     CLAIMS,
     INCONCLUSIVE,
@@ -16,7 +17,6 @@ from pruning_impact.verdicts.claims import (
     REPRODUCED,
     Verdict,
     levels_text,
-    percent,
     trend_verdict,
 )
 
@@ -102,7 +102,9 @@ def pie_count_finding(pie_levels: pd.DataFrame, pie_counts: pd.DataFrame, alpha:
     if pie_levels.empty or pie_levels["p_count"].isna().all():
         return Verdict("2a", CLAIMS["2a"], INCONCLUSIVE, "no PIE counts or no permutation floor")
     hit = pie_levels[pie_levels["p_count_holm"] <= alpha]
-    shown = ", ".join(f"{percent(r.sparsity)}: {r.n_pie} (p = {r.p_count_holm:.2g})" for r in pie_levels.itertuples())
+    shown = ", ".join(
+        f"{format_percent(r.sparsity)}: {r.n_pie} (p = {r.p_count_holm:.2g})" for r in pie_levels.itertuples()
+    )
     text = (
         f"PIEs per level, with Holm-adjusted permutation p-values: {shown}; two dense groups disagree on "
         f"{pie_levels['floor_mean'].iloc[0]:.1f} images on average"
@@ -124,7 +126,7 @@ def pie_finding(pie_levels: pd.DataFrame, pie_counts: pd.DataFrame, alpha: float
     levels = pie_levels
     harder = levels[levels["p_finding_holm"] <= alpha]
     easier = levels[levels["p_easier_holm"] <= alpha]
-    shown = ", ".join(f"{percent(r.sparsity)}: {100 * r.held_out_on_pie:.1f}%" for r in levels.itertuples())
+    shown = ", ".join(f"{format_percent(r.sparsity)}: {100 * r.held_out_on_pie:.1f}%" for r in levels.itertuples())
     text = (
         f"held-out dense top-1 on PIE_t ({shown}) against {100 * levels['held_out_on_floor'].iloc[0]:.1f}% on "
         f"dense-vs-dense disagreement sets and {100 * levels['held_out_on_random'].mean():.1f}% on random samples "
@@ -177,15 +179,17 @@ def low_sparsity_hardest(
     difference = by_t.iloc[0] - by_t.iloc[-1]
     p_low, p_high = empirical_p(difference, null, "less"), empirical_p(difference, null, "greater")
     text = (
-        f"held-out dense top-1 on PIE_t: {100 * by_t.iloc[0]:.1f}% at {percent(low)}, {100 * by_t.iloc[-1]:.1f}% at "
-        f"{percent(high)} (permutation p = {p_low:.3g}, {np.isfinite(null).sum()} re-splits)"
+        f"held-out dense top-1 on PIE_t: {100 * by_t.iloc[0]:.1f}% at {format_percent(low)}, {100 * by_t.iloc[-1]:.1f}% at "
+        f"{format_percent(high)} (permutation p = {p_low:.3g}, {np.isfinite(null).sum()} re-splits)"
     )
-    rests = f"{percent(low)} vs {percent(high)}"
+    rests = f"{format_percent(low)} vs {format_percent(high)}"
     if (low, high) != (pie_levels["sparsity"].min(), pie_levels["sparsity"].max()):
         return Verdict("2l", CLAIMS["2l"], INCONCLUSIVE, "no PIE at the lowest or the highest sparsity", "", rests)
     counted = pie_levels.set_index("sparsity")["p_count_holm"]
     low_p, top_p = float(counted.get(low, np.nan)), float(counted.get(high, np.nan))
-    text += f"; more PIEs than chance at {percent(low)}: p = {low_p:.3g}, at {percent(high)}: p = {top_p:.3g}"
+    text += (
+        f"; more PIEs than chance at {format_percent(low)}: p = {low_p:.3g}, at {format_percent(high)}: p = {top_p:.3g}"
+    )
     sizes = f"scored by {int(rows['k'].iloc[0])} held-out dense"
     # the claim is about PIEs at both ends: a noise-floor set at either end makes the comparison vacuous
     if p_low <= alpha and low_p <= alpha and top_p <= alpha:

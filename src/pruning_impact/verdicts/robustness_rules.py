@@ -9,6 +9,8 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.stats import holm
+from pruning_impact.foundations.dense_split import DenseSplit
+from pruning_impact.foundations.levels import format_percent
 from pruning_impact.robustness.tables import natural_relative
 from pruning_impact.verdicts import paper
 from pruning_impact.verdicts.claims import (
@@ -19,7 +21,6 @@ from pruning_impact.verdicts.claims import (
     NOT_REPRODUCED,
     REPRODUCED,
     Verdict,
-    percent,
 )
 
 _TABLE5 = paper.IMAGENET_C_TABLE5.set_index(["corruption", "sparsity"])["relative_top1"].unstack()
@@ -81,13 +82,13 @@ def _robustness_verdict(label: str, tests: pd.DataFrame, alpha: float, what: str
     worse, better = tests[tests["direction"] == "less robust"], tests[tests["direction"] == "more robust"]
     primary = tests.iloc[0]
     text = (
-        f"relative top-1 {what}: dense {primary['dense_mean']:.3f}, {percent(sparse_level)} sparse "
+        f"relative top-1 {what}: dense {primary['dense_mean']:.3f}, {format_percent(sparse_level)} sparse "
         f"{primary['sparse_mean']:.3f} (Holm-adjusted Welch p = {primary['p_holm']:.2g}); less robust: "
         f"{', '.join(worse['hypothesis']) or 'none'}; more robust: {', '.join(better['hypothesis']) or 'none'} "
         f"(Holm over {len(tests)} tests)"
     )
     sizes = f"K = {int(primary['k_dense'])} dense vs {int(primary['k_sparse'])} sparse"
-    rests = percent(sparse_level)
+    rests = format_percent(sparse_level)
     if len(worse) and len(better):
         return Verdict(label, CLAIMS[label], MIXED, text, sizes, rests)
     if len(worse):
@@ -178,13 +179,14 @@ def adversarial_finding(
     return _robustness_verdict("3b", tests, alpha, "under attack", top), tests
 
 
-def robustness_calibration(
-    corruption: pd.DataFrame, floor_pool_size: int, reference_size: int, seed: int = 0, alpha: float = 0.05
-) -> dict:
-    """``robustness_aa_rate`` of the corruption rule on the evaluated dense models (the floor pool), split
-    into groups of the reference's size."""
+def robustness_calibration(corruption: pd.DataFrame, split: DenseSplit, seed: int = 0, alpha: float = 0.05) -> dict:
+    """``robustness_aa_rate`` of the corruption rule on the evaluated dense models of ``split``'s floor pool,
+    split into groups of the reference's size."""
     dense = corruption_values(corruption[corruption["sparsity"] == 0])
-    return robustness_aa_rate(dense, range(floor_pool_size), reference_size, seed=seed, alpha=alpha)
+    pool, reference = split.floor_pool, split.reference
+    return robustness_aa_rate(
+        dense, range(pool.start, pool.stop), reference.stop - reference.start, seed=seed, alpha=alpha
+    )
 
 
 def robustness_aa_rate(

@@ -1,4 +1,4 @@
-"""The test sets of the robustness evaluation: a fixed subsample of the test set, its corrupted versions
+"""The distribution-shifted test sets of the robustness evaluation: a fixed subsample of the test set, its corrupted versions
 (the published CIFAR-10-C or ImageNet-C where the user has them, otherwise generated once and cached),
 and the dataset's natural distribution-shift set (CIFAR-10.1, ImageNet-A) where present.
 
@@ -87,12 +87,19 @@ def _cifar10_c_arrays(root: str | Path, corruption: str, severity: int) -> tuple
 
 
 def load_cifar10_c(
-    root: str | Path, corruption: str, severity: int, indices: np.ndarray | None = None
+    root: str | Path,
+    corruption: str,
+    severity: int,
+    indices: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10-C (Hendrycks & Dietterich): ``<root>/<corruption>.npy`` holds the five severities one after
     another ([5 * 10000, 32, 32, 3]) and ``<root>/labels.npy`` their labels. With ``indices`` (into one
-    severity), only those images are read from the memory-mapped file, and their labels returned."""
+    severity), only those images are read from the memory-mapped file, and their labels returned. With
+    ``test_labels``, every label is first checked to follow the test set's order."""
     images, labels = _cifar10_c_arrays(root, corruption, severity)
+    if test_labels is not None:
+        _check_order(labels, test_labels, Path(root), corruption, severity)
     if indices is None:
         return np.asarray(images, dtype=np.uint8), labels
     indices = _checked_indices(indices, len(labels))
@@ -161,7 +168,13 @@ def _read_folder(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The images of a class-folder tree and their labels; with ``indices``, only the files at those
     positions of the test set's order are decoded."""
-    paths, labels = _list_folder(folder, class_names)
+    return _decode_listed(*_list_folder(folder, class_names), size, indices)
+
+
+def _decode_listed(
+    paths: list[Path], labels: np.ndarray, size: int | None, indices: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The listed images (all, or those at ``indices``) decoded, and their labels."""
     if indices is None:
         return _decode(paths, size), labels
     indices = _checked_indices(indices, len(paths))
@@ -187,18 +200,23 @@ def load_imagenet_c(
     severity: int,
     class_names: tuple[str, ...],
     indices: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ImageNet-C: ``<root>/<corruption>/<severity>/<wnid>/*.JPEG`` (224x224); labels index ``class_names``
     (the sorted ImageNet wnids the models were trained on). With ``indices`` (positions in the test set's
-    order), only those files are decoded, and their labels returned."""
-    return _read_folder(_imagenet_c_folder(root, corruption, severity), class_names, None, indices)
+    order), only those files are decoded, and their labels returned. With ``test_labels``, every label is
+    first checked to follow the test set's order."""
+    paths, labels = _list_folder(_imagenet_c_folder(root, corruption, severity), class_names)
+    if test_labels is not None:
+        _check_order(labels, test_labels, Path(root), corruption, severity)
+    return _decode_listed(paths, labels, None, indices)
 
 
 def load_imagenet_a(root: str | Path, class_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ImageNet-A (Hendrycks et al., 2019): ``<root>/<wnid>/*.jpg`` for its 200 classes, resized to 224.
 
     Returns images, labels (indices into the 1,000 ``class_names``) and the indices of the classes
-    present, for ``score_restricted``.
+    present, for ``restricted_top1``.
     """
     root = Path(root)
     if not root.is_dir():
@@ -208,15 +226,9 @@ def load_imagenet_a(root: str | Path, class_names: tuple[str, ...]) -> tuple[np.
     return images, labels, present
 
 
-def score_restricted(logits: np.ndarray, labels: np.ndarray, classes: np.ndarray | None) -> float:
-    """Top-1 accuracy with predictions restricted to ``classes`` (ImageNet-A's 200), or over every class
-    when ``classes`` is None (what the paper's code did for ImageNet-A)."""
-    logits, labels = np.asarray(logits), np.asarray(labels)
-    return float((restricted_top1(logits, classes) == labels).mean())
-
-
 def restricted_top1(logits: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
-    """The top-1 class of each row when only ``classes`` may be predicted (all classes when None)."""
+    """The top-1 class of each row when only ``classes`` (ImageNet-A's 200) may be predicted, or over every
+    class when ``classes`` is None (what the paper's code did for ImageNet-A)."""
     if classes is None:
         return logits.argmax(1)
     classes = np.asarray(classes)
@@ -251,7 +263,7 @@ def _published_holds(data: DataSettings, name: str, severities: tuple[int, ...])
 
 
 def _published_set_help(dataset: str, folder: Path) -> str:
-    """How to put the published corrupted set of ``dataset`` in place, in store's layout."""
+    """How to put the published corrupted set of ``dataset`` in place, in the layout its loader reads."""
     if dataset == "cifar10":
         images, labels = cifar10_c_files(folder, "<corruption>")
         return (
@@ -326,15 +338,12 @@ def _check_order(labels: np.ndarray, test_labels: np.ndarray, folder: Path, name
 
 
 def _published_set(data: ImageData, folder: Path, name: str, severity: int, indices: np.ndarray) -> np.ndarray:
-    """The subsample of a published corrupted set (CIFAR-10-C or ImageNet-C keep the test set's order): every
-    label is checked against the test labels, but only the images at ``indices`` are read."""
+    """The subsample of a published corrupted set (CIFAR-10-C or ImageNet-C keep the test set's order), read
+    by its loader: every label is checked against the test labels, but only the images at ``indices`` are
+    read."""
     if data.name == "cifar10":
-        images, labels = _cifar10_c_arrays(folder, name, severity)
-        _check_order(labels, data.test_labels, folder, name, severity)
-        return np.asarray(images[np.asarray(indices, dtype=np.int64)], dtype=np.uint8)
-    paths, labels = _list_folder(_imagenet_c_folder(folder, name, severity), data.class_names)
-    _check_order(labels, data.test_labels, folder, name, severity)
-    return _decode([paths[i] for i in np.asarray(indices, dtype=np.int64)], None)
+        return load_cifar10_c(folder, name, severity, indices, data.test_labels)[0]
+    return load_imagenet_c(folder, name, severity, data.class_names, indices, data.test_labels)[0]
 
 
 def corrupted_sets(

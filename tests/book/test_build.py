@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from pruning_impact.book import paths
-from pruning_impact.book.runner import build_book, notebook_parameters
+from pruning_impact.book.build import build_book, notebook_parameters
 from pruning_impact.cli import main
 from pruning_impact.foundations import store
-from pruning_impact.foundations.errors import BookError
+from pruning_impact.foundations.errors import BookError, SettingsError
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import get_profile
 
@@ -189,7 +189,7 @@ def test_book_command_accepts_correction_none(monkeypatch, tmp_path):
         seen.update(kwargs, profile=profile)
         return tmp_path / "index.html"
 
-    monkeypatch.setattr("pruning_impact.book.runner.build_book", fake_build)
+    monkeypatch.setattr("pruning_impact.book.build.build_book", fake_build)
     assert (
         main(
             [
@@ -221,6 +221,22 @@ def test_book_output_is_checked_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: cannot write the book to") and "Traceback" not in err
     assert not results.exists()  # nothing was trained
+
+
+def test_a_population_too_small_for_the_methods_chapter_stops_before_any_work(tmp_path, capsys):
+    results, output = tmp_path / "results", tmp_path / "out"
+    command = ["book", "--profile", "smoke", "--results", str(results), "--output", str(output)]
+    assert main([*command, "--dense-population-size", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "comparing methods at K = 1 needs the reference and its partners" in err and "Traceback" not in err
+    assert not results.exists() and not output.exists()  # nothing trained, no folder made
+
+
+def test_a_wrong_override_stops_before_any_folder_is_made(tmp_path):
+    output, results = tmp_path / "out", tmp_path / "results"
+    with pytest.raises(SettingsError, match="sparsit"):
+        build_book("smoke", ROOT, output, results, overrides={"sparsities": "0 1.5"}, progress=False)
+    assert not output.exists() and not results.exists()
 
 
 def test_the_lessons_are_rehearsed_on_the_classroom_population_and_timed(smoke_book):

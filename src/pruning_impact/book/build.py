@@ -1,4 +1,4 @@
-"""The runner behind ``make book``: the one place that trains and evaluates. It runs the build's stages in
+"""The build behind ``make book``: the one place that trains and evaluates. It runs the build's stages in
 order (``STAGES``: train, analysis, robustness, compression methods, classroom population, calibration),
 each timed into the population's build record, then executes every notebook into the book and builds the
 HTML with Jupyter Book.
@@ -173,6 +173,13 @@ def notebook_parameters(
     return parameters
 
 
+def check_comparison(settings: Settings) -> None:
+    """Stop before any work when the methods chapter's comparison cannot be made with this population: a
+    ``SettingsError`` saying why, and the largest K that can be compared."""
+    for method in BOOK_METHODS:
+        variant_settings(settings, method, comparison_size(settings))
+
+
 def check_trained_for_no_train(build: Build) -> None:
     """With --no-train, stop before any work when a population the chapters need is not trained."""
     settings, results_dir, k = build.settings, build.results_dir, build.comparison_k
@@ -199,11 +206,15 @@ def run_stages(build: Build, executor: ExecutorOptions) -> tuple[str, dict[str, 
     from pruning_impact.training.population import open_executor
 
     seconds: dict[str, float] = {}
+    clock = time.perf_counter()
 
     def timed(name: str) -> None:
-        clock = time.perf_counter()
+        """Time a stage from the end of the one timed before it: the executor's start counts with the first
+        stage, its end with the first after it, a stage that did nothing of its own with the next one."""
+        nonlocal clock
         if STAGES[name](build) is not False:
-            seconds[name] = round(time.perf_counter() - clock, 1)
+            now = time.perf_counter()
+            seconds[name], clock = round(now - clock, 1), now
 
     with open_executor(executor, build.settings) as runner:  # one executor (on Ray: one connection) for all
         build.runner, where = runner, runner.describe()
@@ -258,7 +269,7 @@ def build_book(
     profile: str,
     root: str | Path = ".",
     book_root: str | Path | None = None,
-    results_dir: str | Path = "results",
+    results_dir: str | Path = store.DEFAULT_RESULTS,
     train: bool = True,
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
@@ -301,10 +312,13 @@ def build_book(
     )
     if not paths.notebook_sources(root):
         raise BookError(f"no notebooks in {root / paths.NOTEBOOKS_DIR}: pass --root, the repository's folder")
+    settings = resolve_settings(profile, **overrides)  # a wrong override stops here, before any folder is made
+    classroom = resolve_settings(classroom_profile)  # as the teaching chapter opens it: the profile's own
+    check_comparison(settings)
     folders.check_writable(notebooks_dir, "book")
     build = Build(
-        settings=resolve_settings(profile, **overrides),
-        classroom=resolve_settings(classroom_profile),  # as the teaching chapter opens it: the profile's own
+        settings=settings,
+        classroom=classroom,
         results_dir=folders.check_writable(Path(results_dir).resolve(), "results"),
         train=train,
         progress=progress,

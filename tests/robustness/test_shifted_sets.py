@@ -15,7 +15,7 @@ from pruning_impact.foundations.options import (
     RobustnessOptions,
 )
 from pruning_impact.foundations.settings import DataSettings
-from pruning_impact.robustness.sets import (
+from pruning_impact.robustness.shifted_sets import (
     _cifar10_c_arrays,
     _decode_image,
     _list_folder,
@@ -94,11 +94,10 @@ def test_the_default_list_gains_snow_and_frost_where_a_published_set_holds_them(
 # ----------------------------------------------------------------------------- CIFAR-10-C: memory-mapped
 
 
-def test_cifar10_c_is_memory_mapped_and_indexed(tmp_path):
+def test_cifar10_c_is_memory_mapped_and_indexed(tmp_path, write_cifar10_c):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5 * 6, 32, 32, 3), dtype=np.uint8)
-    np.save(tmp_path / "snow.npy", images)
-    np.save(tmp_path / "labels.npy", np.tile(np.arange(6) % 3, 5).astype(np.uint8))
+    write_cifar10_c(tmp_path, "snow", images, np.tile(np.arange(6) % 3, 5).astype(np.uint8))
     mapped, labels = _cifar10_c_arrays(tmp_path, "snow", 4)
     assert isinstance(mapped, np.memmap) and labels.dtype == np.int64  # nothing read yet
     indices = np.array([1, 4, 5])
@@ -112,7 +111,7 @@ def test_cifar10_c_is_memory_mapped_and_indexed(tmp_path):
         load_cifar10_c(tmp_path, "snow", 4, np.array([6]))
 
 
-def test_a_cifar10_population_reads_snow_from_cifar10_c(tmp_path, make_cifar_folder):
+def test_a_cifar10_population_reads_snow_from_cifar10_c(tmp_path, make_cifar_folder, write_cifar10_c):
     make_cifar_folder(tmp_path, n=10)
     load_dataset.cache_clear()
     try:
@@ -122,8 +121,7 @@ def test_a_cifar10_population_reads_snow_from_cifar10_c(tmp_path, make_cifar_fol
         published = published_sets_dir(settings)
         published.mkdir()
         snow = np.random.default_rng(1).integers(0, 256, (5 * 10, 32, 32, 3), dtype=np.uint8)
-        np.save(published / "snow.npy", snow)
-        np.save(published / "labels.npy", np.tile(np.asarray(test[b"labels"]), 5).astype(np.uint8))
+        write_cifar10_c(published, "snow", snow, np.tile(np.asarray(test[b"labels"]), 5).astype(np.uint8))
         options = RobustnessOptions(corruptions=("snow", "contrast"), severities=(1, 3), subsample=4)
         indices, sets = corrupted_sets(data, settings, options, tmp_path / "results", False)
         assert sorted(sets) == [("contrast", 1), ("contrast", 3), ("snow", 1), ("snow", 3)]
@@ -136,7 +134,8 @@ def test_a_cifar10_population_reads_snow_from_cifar10_c(tmp_path, make_cifar_fol
         assert cut_indices.max() < 6
         np.testing.assert_array_equal(cut_sets[("snow", 3)], snow[20:30][cut_indices])
         # labels that do not follow the test set are refused before any image is used
-        np.save(published / "labels.npy", (np.tile(np.asarray(test[b"labels"]), 5) + 1).astype(np.uint8) % 10)
+        shifted = (np.tile(np.asarray(test[b"labels"]), 5) + 1).astype(np.uint8) % 10
+        write_cifar10_c(published, "snow", snow, shifted)
         with pytest.raises(DataError, match="test set's order"):
             corrupted_sets(data, settings, options, tmp_path / "results", False)
     finally:
@@ -198,7 +197,8 @@ def test_imagenet_c_decodes_only_the_subsample(tmp_path, monkeypatch):
     opened = []
     decode = _decode_image
     monkeypatch.setattr(
-        "pruning_impact.robustness.sets._decode_image", lambda path, size: opened.append(path) or decode(path, size)
+        "pruning_impact.robustness.shifted_sets._decode_image",
+        lambda path, size: opened.append(path) or decode(path, size),
     )
     x, y = load_imagenet_c(root, "snow", 2, CLASSES, indices)
     np.testing.assert_array_equal(x, every[indices])
