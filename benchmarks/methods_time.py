@@ -1,9 +1,9 @@
 """What the methods chapter adds to `make book`: the populations of the compared methods made beside a trained
 population, then the comparison tables (variance of gradients included).
 
-Runs `methods.train_variants` and `methods.run_comparison` for the profile's population in a temporary
-results folder holding a copy of the trained population (hard links: nothing of it is changed), and
-prints the seconds of each with the machine, scaled to the slower machine kind (AVX2 only) by the factor of
+Runs `training.variants.train_variants` and `analysis.method_comparison.run_comparison` for the profile's
+population in a temporary results folder holding a copy of the trained population (hard links: nothing of it
+is changed), and prints the seconds of each with the machine, scaled to the slower machine kind (AVX2 only) by the factor of
 benchmarks/NOTES.md. The population must be trained (`make book` or `pruning-impact train`).
 
 python benchmarks/methods_time.py [--profile fashion-mnist] [--results results]

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     pd.testing.assert_frame_equal(adversarial_table(p, np.arange(m_full)), full["adversarial_accuracy"])
 
     def judge(tables: dict) -> dict[str, str]:
-        found, _ = verdicts.robustness_verdicts(tables, settings.population.reference_size, alpha, accuracies)
+        found, _ = verdicts.robustness_verdicts(tables, settings.population.dense_split, alpha, accuracies)
         return {v.label: v.verdict for v in found}
 
     baseline = judge(full)

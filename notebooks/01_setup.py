@@ -44,8 +44,6 @@ repeats = None  # type: int|None  random dense splits behind each noise floor (N
 random_samples = None  # type: int|None  random samples as large as PIE_t in the PIE evaluation (None: 100)
 
 # %% tags=["hide-input"]
-
-
 from pruning_impact.analysis import stats
 from pruning_impact.book import open_chapter, plots
 from pruning_impact.book.build_record import build_timings

@@ -92,3 +92,27 @@ def test_exemplar_browser_benchmark_runs_and_ends_with_its_load_time():
     out = run("exemplar_browser.py", "--synthetic", "500")
     assert "machine:" in out and "page opened with 500 images" in out and "PIEs only:" in out
     assert re.fullmatch(r"load_seconds=\d+\.\d\d", out.strip().splitlines()[-1])
+
+
+def test_methods_time_runs_on_a_trained_population(smoke_population):
+    results, _ = smoke_population
+    out = run("methods_time.py", "--profile", "smoke", "--results", str(results))
+    assert "machine:" in out and "make populations" in out and "on the slower kind, scaled:" in out
+    assert "quantize-int8" in out.splitlines()[-1]
+
+
+def test_robustness_budget_runs_on_an_evaluated_population(smoke_book_results, smoke_settings):
+    import re
+
+    from pruning_impact.foundations import store
+    from pruning_impact.foundations.options import RobustnessOptions
+
+    population = store.population_dir(smoke_book_results, smoke_settings).name
+    evaluated = RobustnessOptions()  # as the smoke book evaluated it
+    out = run(
+        "robustness_budget.py",
+        *("--results", str(smoke_book_results), "--population", population, "--repeats", "1"),
+        *("--subsample", str(evaluated.subsample), "--adversarial-subsample", str(evaluated.adversarial_subsample)),
+    )
+    assert "repeats per budget" in out
+    assert re.fullmatch(r"stable_at corruptions=\S+ adversarial=\S+", out.strip().splitlines()[-1])

@@ -6,9 +6,9 @@ from pruning_impact.analysis.disparity import (
     auc,
     cev_sde,
     cev_sde_floor,
-    class_error_changes,
     error_rates,
     relative_change,
+    relative_error_changes,
     taxicab_scores,
 )
 
@@ -53,8 +53,8 @@ def test_cev_and_sde_by_hand():
     )
     assert measures["sde"] == pytest.approx(expected_sde) == pytest.approx(4 / 3)
     assert measures["undefined_classes"] == 0
-    table = class_error_changes(dense, compressed, labels, 3)
-    assert table["dfnr"].tolist() == pytest.approx([2, 0, 0])
+    points = relative_error_changes(dense, compressed, labels, 3)
+    assert points[0] == pytest.approx([0, 2, 0]) and points[1] == pytest.approx([2, 0, 0])
 
 
 def test_classes_without_dense_errors_are_left_out_and_counted():

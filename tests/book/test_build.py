@@ -144,7 +144,7 @@ def test_a_failing_notebook_stops_the_build(smoke_book_results, tmp_path):
     assert not (root / "book" / "01_setup.ipynb").exists()
 
 
-def test_runner_passes_only_what_differs_in_the_notebooks_names():
+def test_the_build_passes_only_what_differs_in_the_notebooks_names():
     parameters = notebook_parameters(
         {"population_size": 4, "device": "cpu"},
         AnalysisOptions(correction="none"),

@@ -46,12 +46,19 @@ def relative_change(dense: np.ndarray, compressed: np.ndarray) -> np.ndarray:
     return out
 
 
+def relative_error_changes(dense, compressed, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, the relative change of the false-positive and the false-negative rate from the dense to the
+    compressed population (both [K, N]): the (dFPR, dFNR) points of CEV and SDE, each [C]."""
+    d_fpr, d_fnr = error_rates(dense, labels, num_classes)
+    c_fpr, c_fnr = error_rates(compressed, labels, num_classes)
+    return relative_change(d_fpr, c_fpr), relative_change(d_fnr, c_fnr)
+
+
 def cev_sde(dense, compressed, labels, num_classes: int) -> dict[str, float]:
     """CEV and SDE of a compressed population against the dense one (both [K, N]), over the classes whose
     relative changes are defined; ``undefined_classes`` counts the others, and the mean relative changes are
     reported too."""
-    changes = class_error_changes(dense, compressed, labels, num_classes)
-    fpr, fnr = changes["dfpr"].to_numpy(), changes["dfnr"].to_numpy()
+    fpr, fnr = relative_error_changes(dense, compressed, labels, num_classes)
     defined = np.isfinite(fpr) & np.isfinite(fnr)
     fpr, fnr = fpr[defined], fnr[defined]
     if not len(fpr):
@@ -64,23 +71,6 @@ def cev_sde(dense, compressed, labels, num_classes: int) -> dict[str, float]:
         "mean_dfnr": float(fnr.mean()),
         "undefined_classes": int((~defined).sum()),
     }
-
-
-def class_error_changes(dense, compressed, labels, num_classes: int) -> pd.DataFrame:
-    """Per class: the dense and compressed FPR and FNR and their relative changes (the points of CEV and SDE)."""
-    d_fpr, d_fnr = error_rates(dense, labels, num_classes)
-    c_fpr, c_fnr = error_rates(compressed, labels, num_classes)
-    return pd.DataFrame(
-        {
-            "class": np.arange(num_classes),
-            "dense_fpr": d_fpr,
-            "dense_fnr": d_fnr,
-            "fpr": c_fpr,
-            "fnr": c_fnr,
-            "dfpr": relative_change(d_fpr, c_fpr),
-            "dfnr": relative_change(d_fnr, c_fnr),
-        }
-    )
 
 
 def cev_sde_floor(pool, labels, num_classes: int, group_size: int, repeats: int, seed) -> pd.DataFrame:

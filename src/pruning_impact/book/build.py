@@ -152,7 +152,7 @@ AFTER_THE_EXECUTOR = ("calibration",)
 def notebook_parameters(
     overrides: dict[str, Any], analysis: AnalysisOptions, robustness: RobustnessOptions, **others: Any
 ) -> dict[str, Any]:
-    """What the runner passes to the notebooks, in their names: the population overrides, every option
+    """What the build passes to the notebooks, in their names: the population overrides, every option
     changed from its default (None as "none": None means "not set" in a notebook) and the ``others`` (paths,
     the calibration's size, the classroom profile) where they differ from the notebooks' defaults."""
     unknown = [flag(AnalysisOptions, name) for name in analysis.non_default() if name not in ANALYSIS_PARAMETERS]
@@ -300,7 +300,7 @@ def build_book(
     overrides = dict(overrides or {})
     notebooks_dir = book_root / paths.BOOK_DIR  # notebooks run here and reach the data and results from here
     data_dir = overrides.get("data_dir") or resolve_settings(profile).data.data_dir
-    overrides["data_dir"] = str(Path(data_dir).resolve())  # the runner's own settings: from here
+    overrides["data_dir"] = str(Path(data_dir).resolve())  # the build's own settings: from here
     parameters = notebook_parameters(
         {**overrides, "data_dir": relative_path(data_dir, notebooks_dir)},
         analysis,

@@ -111,7 +111,7 @@ def differ_sentence(table: pd.DataFrame, alpha: float = 0.05) -> str:
     return f"{len(found)} of the {len(table)} properties {verb} between PIEs and non-PIEs {level}: {', '.join(parts)}"
 
 
-NO_BUILD_SENTENCE = "no recorded build (these models were trained by `pruning-impact train`, which records no times)"
+NO_BUILD_SENTENCE = "no recorded build (no build of the book recorded its times for these models)"
 
 
 def build_sentence(record: dict, setup_note: bool) -> str:

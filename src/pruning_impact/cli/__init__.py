@@ -17,10 +17,11 @@ class _StandardOutput(logging.Handler):
     that a message during a progress bar is printed above it instead of breaking it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from tqdm import tqdm
-
         try:
+            from tqdm import tqdm
+
             tqdm.write(self.format(record), file=sys.stdout)
+            sys.stdout.flush()  # as a StreamHandler does: in order with the bars, and kept if the process dies
         except Exception:  # logging's rule: a handler never raises
             self.handleError(record)
 

@@ -365,5 +365,5 @@ def fully_trained(results_dir: Path, settings: Settings) -> bool:
 
 
 def lesson_notebook(pop_dir: Path, name: str) -> Path:
-    """Where the runner executes a chapter on the classroom population, as students do in a lesson."""
+    """Where the book's build executes a chapter on the classroom population, as students do in a lesson."""
     return pop_dir / LESSONS_DIR / f"{name}.ipynb"

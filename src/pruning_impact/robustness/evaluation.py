@@ -81,7 +81,7 @@ def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
 def _table_inputs(settings: Settings, results_dir: str | Path, options: RobustnessOptions) -> dict:
     """What the tables are made from: the options and the per-example predictions of every evaluated model
     (whose own inputs record where the corrupted images came from). Nothing here looks at the data folder,
-    so a notebook running elsewhere agrees with the runner on whether the tables are fresh."""
+    so a notebook running elsewhere agrees with the book's build on whether the tables are fresh."""
     pop_dir = store.population_dir(results_dir, settings)
     key, runs = options_key(options), evaluated_runs(settings, options)
     return {
