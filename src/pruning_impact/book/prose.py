@@ -1,6 +1,7 @@
 """Sentences the chapters print, computed from the tables so that no result in the book is typed by hand:
 the comparison of compression methods (``*_sentence`` of the methods chapter, ``row_label``), the
-annotation study (``differ_sentence``) and where the book was built (``build_sentence``). Each is glued into the prose by its notebook."""
+annotation study (``differ_sentence``) and where the book was built (``build_sentence``). Each is glued into
+the prose by its notebook."""
 
 from __future__ import annotations
 

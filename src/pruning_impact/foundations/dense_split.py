@@ -47,8 +47,8 @@ class DenseSplit:
         if self.has_partners:
             return None
         return (
-            f"{what} needs the reference and its partners: at least 2K = {partnered_size(self.k)} dense models for K = "
-            f"{self.k}, not {self.dense}"
+            f"{what} needs the reference and its partners: at least 2K = {partnered_size(self.k)} dense models "
+            f"for K = {self.k}, not {self.dense}"
         )
 
     @property

@@ -1,6 +1,6 @@
-"""The distribution-shifted test sets of the robustness evaluation: a fixed subsample of the test set, its corrupted versions
-(the published CIFAR-10-C or ImageNet-C where the user has them, otherwise generated once and cached),
-and the dataset's natural distribution-shift set (CIFAR-10.1, ImageNet-A) where present.
+"""The distribution-shifted test sets of the robustness evaluation: a fixed subsample of the test set, its
+corrupted versions (the published CIFAR-10-C or ImageNet-C where the user has them, otherwise generated once
+and cached), and the dataset's natural distribution-shift set (CIFAR-10.1, ImageNet-A) where present.
 
 The loaders follow each published set's layout as its authors distribute it and return uint8 images
 [N, H, W, 3] and labels, ready for ``images.images_to_input``. Given the subsample's indices they read only
