@@ -78,13 +78,18 @@ def add_options(parser: argparse.ArgumentParser, cls: type, names: tuple[str, ..
             )
 
 
+def add_results(parser: argparse.ArgumentParser) -> None:
+    """The results folder flag, as every command that reads or writes the store has it."""
+    parser.add_argument(
+        "--results", default=store.DEFAULT_RESULTS, help=f"results folder (default: {store.DEFAULT_RESULTS})"
+    )
+
+
 def add_population_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, help=f"named settings ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}"
     )
-    parser.add_argument(
-        "--results", default=store.DEFAULT_RESULTS, help=f"results folder (default: {store.DEFAULT_RESULTS})"
-    )
+    add_results(parser)
     for cls, name in OVERRIDES:
         if name not in leave_out:
             _add_field(parser, cls, name, "(default: the profile's)")

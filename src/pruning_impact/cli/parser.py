@@ -22,8 +22,7 @@ from pruning_impact.cli.commands import (
     cmd_student_notebooks,
     cmd_train,
 )
-from pruning_impact.cli.flags import add_executor, add_options, add_population_options, positive_int
-from pruning_impact.foundations import store
+from pruning_impact.cli.flags import add_executor, add_options, add_population_options, add_results, positive_int
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import PROFILES
 
@@ -127,9 +126,7 @@ def add_calibrate(commands: argparse._SubParsersAction) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
     )
-    calibrate.add_argument(
-        "--results", default=store.DEFAULT_RESULTS, help=f"results folder (default: {store.DEFAULT_RESULTS})"
-    )
+    add_results(calibrate)
     calibrate.add_argument("--simulations", type=int, default=BOOK_SIMULATIONS, help="populations per scenario")
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the simulations")
     calibrate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
