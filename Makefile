@@ -71,7 +71,7 @@ pdf: setup
 
 # The linter, the formatter and the layers' import contracts (all configured in pyproject.toml), then every test.
 test: setup $(VENV)/.installed-ray browser checks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # The edit loop: the same checks, then the tests not marked slow, ray or browser (under two minutes on 2 cores).
 test-fast: setup checks

@@ -30,7 +30,7 @@
 # Everything below is computed from the population this book was built with; change the parameters
 # in the next cell and re-execute the notebook to see another one (see {doc}`rerun`).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
 results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
 population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)

@@ -32,7 +32,7 @@
 # the tables of the earlier chapters (`src/pruning_impact/verdicts/`, calibrated in
 # {doc}`00_method`); none is written by hand.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
 results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
 population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)
@@ -50,10 +50,11 @@ robustness_adversarial_subsample = None  # type: int|None  test images attacked 
 # %% tags=["hide-input"]
 
 from pruning_impact import verdicts
-from pruning_impact.book import open_chapter
+from pruning_impact.book import open_chapter, plots
 from pruning_impact.robustness.tables import table5
-from pruning_impact.verdicts import paper, paper_vs_book
+from pruning_impact.verdicts import paper, paper_vs_book, stability
 
+plots.set_style()
 chapter = open_chapter(vars())
 tables, robustness = chapter.tables, chapter.robustness()
 corruption = robustness["corruption_accuracy"]
@@ -73,6 +74,15 @@ chapter.glue("dataset", chapter.dataset)
 chapter.glue("num_classes", len(chapter.class_names))
 chapter.glue("n_claims", len(found))
 chapter.glue("n_reproduced", sum(v.verdict == verdicts.REPRODUCED for v in found))
+stable = stability.run_stability(chapter.results_dir, chapter.settings, chapter.analysis_options, robustness)
+unstable = stable[stable["same_share"] < stability.UNSTABLE]
+chapter.glue("stability_resamples", int(stable["resamples"].iloc[0]))
+chapter.glue("stability_subsample", 100 * stability.SUBSAMPLE)
+chapter.glue("unstable_threshold", 100 * stability.UNSTABLE)
+chapter.glue(
+    "unstable_claims",
+    ", ".join(f"{r.label} ({100 * r.same_share:.0f}%)" for r in unstable.itertuples()) or "none",
+)
 
 # %% [markdown]
 # ## Verdicts
@@ -81,17 +91,52 @@ chapter.glue("n_reproduced", sum(v.verdict == verdicts.REPRODUCED for v in found
 # “reproduced” from this population ({numref}`tab-verdicts`). The headline findings:
 #
 # - “Class-level impact” ({doc}`02_class_impact`): **{glue:text}`verdict_1`**.
-# - “PIEs are harder than dense-vs-dense disagreements, for held-out models” ({doc}`03_pie`):
-#   **{glue:text}`verdict_2`**.
+# - “PIEs are harder than random and non-PIE images, for dense and sparse models” ({doc}`03_pie`):
+#   **{glue:text}`verdict_2`**; beyond the paper, “the hardness is specific to pruning”:
+#   **{glue:text}`verdict_2s`**.
 # - “Robustness to corruptions” ({doc}`04_robustness`, the paper's Table 5 corruptions):
-#   **{glue:text}`verdict_3a`**; “to adversarial examples”: **{glue:text}`verdict_3b`**.
+#   **{glue:text}`verdict_3a`**; “to white-box adversarial attacks”: **{glue:text}`verdict_3b`**;
+#   “to natural adversarial examples”, the paper's own claim: **{glue:text}`verdict_3n`**.
+#
+# A verdict rests on this population's models; other models trained the same way could say otherwise.
+# The stability column is the share of {glue:text}`stability_resamples` resampled populations, each
+# keeping {glue:text}`stability_subsample:.0f`% of every group's models (drawn without replacement),
+# that give the same verdict; a share below {glue:text}`unstable_threshold:.0f`% flags a verdict that
+# another population of this size could well turn: {glue:text}`unstable_claims`.
 
 # %% tags=["hide-input"]
 chapter.show_table(
-    verdicts.verdict_table(found),
+    verdicts.verdict_table(found, stable),
     "tab-verdicts",
-    "Every claim of the paper judged here (paraphrased), with the verdict computed from this population, "
-    "the statistic behind it, the population sizes and the level(s) it rests on.",
+    "The paper's claims (paraphrased) judged on this population, with the verdict its rule computes, the "
+    "verdict's stability (share of resampled populations that repeat it) and the first clause of the "
+    "statistic; the full evidence is in the folded table below.",
+    digits=2,
+)
+chapter.show_folded_table(
+    verdicts.evidence_table(found),
+    "tab-verdict-evidence",
+    "The full evidence behind each verdict: the statistic, the population sizes and the level(s) it rests on.",
+    "Evidence behind each verdict",
+)
+
+# %% tags=["hide-input"]
+comparable = paper_vs_book.comparable_quantities(
+    tables["toplines"],
+    tables["pie_counts"],
+    tables["class_summary"],
+    tables["model_accuracies"],
+    len(chapter.class_names),
+    chapter.num_test,
+    corruption,
+)
+chapter.show_figure(
+    plots.forest_plot(comparable),
+    "fig-paper-forest",
+    "The paper's values (open markers) beside this book's (points with "
+    f"{100 * paper_vs_book.CONFIDENCE:.0f}% intervals: Welch's over models for a change, Wilson's over "
+    "classes or test images for a share) on common scales; the corruption panel averages the paper's "
+    "Table 5 over the corruptions both evaluated.",
 )
 
 # %% tags=["hide-input"]

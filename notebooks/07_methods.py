@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -39,7 +39,7 @@
 # modal label changes are *Compression Identified Exemplars* (CIEs), the PIEs of any method. The
 # remaining dense models define nothing and score every set.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
 results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
 population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)

@@ -29,7 +29,7 @@
 # score, and the labels each population gave with the number of models behind each. The page runs in the
 # browser alone (no server, no network); the same files open on their own from the copy named below.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "fashion-mnist"  # type: str  named settings: smoke, fashion-mnist, fashion-mnist-k30, classroom, cifar10-wrn, imagenet-resnet50
 results_dir = "results"  # type: str  folder of the trained populations, relative to where the notebook runs
 population_size = None  # type: int|None  K models per sparse level, up to the trained K (None: the profile's)

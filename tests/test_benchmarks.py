@@ -29,12 +29,13 @@ def test_train_one_runs():
     assert "profile smoke sparsity 0.5" in out and "top-1" in out
 
 
-def test_verdict_calibration_runs_and_ends_with_its_summary_line():
+def test_verdict_calibration_runs_and_ends_with_its_summary_line(tmp_path):
     import re
 
-    out = run("verdict_calibration.py", "--simulations", "1", "--workers", "1")
+    out = run("verdict_calibration.py", "--simulations", "1", "--workers", "1", "--results", str(tmp_path))
     assert re.search(r"^null_max=\d\.\d{3} planted_min=\d\.\d{3}$", out.strip().splitlines()[-1])
-    assert "no-effect" in out and "claim 1r has no planted test" in out and "claim 2l has no planted test" in out
+    assert "fit from DEFAULT_FIT" in out and "no-effect" in out and "noise-grows" in out
+    assert re.search(r"^claim \S+ not counted: ", out, re.MULTILINE)
 
 
 def test_train_throughput_runs_and_ends_with_its_ratio():

@@ -1,15 +1,18 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.pie import (
     Scorer,
+    margin_profile,
     modal_labels,
     noise_floor_summary,
     permutation_floor,
     permuted_hardness_difference,
     pie_counts,
     pie_evaluation,
+    pie_hardness,
     pie_mask,
     pie_noise_floor,
     sample_exemplars,
@@ -85,10 +88,43 @@ def test_split_modes_equal_modal_labels_of_each_group():
     pool = rng.integers(0, 4, (10, 300)).astype(np.int16)
     pool[:, :120] = 1  # unanimous examples take the shortcut
     splits = [rng.permutation(10)[:8] for _ in range(6)]  # groups of 3 and 5; two models left out
-    a, b = split_modes(pool, 3, splits)
+    a, b, share = split_modes(pool, 3, splits)
     for row, order in enumerate(splits):
         np.testing.assert_array_equal(a[row], modal_labels(pool[order[:3]]))
         np.testing.assert_array_equal(b[row], modal_labels(pool[order[3:]]))
+        np.testing.assert_allclose(share[row], (pool[order[:3]] == a[row]).mean(axis=0), rtol=1e-6)
+    # the path for many classes (one group at a time) gives the same shares
+    many = pool.astype(np.int64) * 100
+    _, _, wide = split_modes(many, 3, splits)
+    np.testing.assert_allclose(wide, share, rtol=1e-6)
+
+
+def test_margin_profile_counts_and_scores_each_bin():
+    masks = np.array([[True, True, False, True], [False, True, True, True]])
+    shares = np.array([[0.5, 0.6, 0.9, 0.8], [0.5, 0.55, 0.75, 0.54]])
+    hits = np.array([0.1, 0.2, 0.3, 0.4])
+    profile = margin_profile(masks, shares, hits)
+    # bins: < 0.55, [0.55, 0.75), >= 0.75
+    assert profile[["n_0", "n_1", "n_2"]].to_numpy().tolist() == [[1, 1, 1], [1, 1, 1]]
+    np.testing.assert_allclose(profile[["hits_0", "hits_1", "hits_2"]].to_numpy(), [[0.1, 0.2, 0.4], [0.4, 0.2, 0.3]])
+
+
+def test_pie_hardness_is_fishers_exact_test_of_pie_against_the_other_images():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 400)
+    scorers = np.where(rng.random((7, 400)) < 0.8, labels, (labels + 1) % 4)
+    mask = np.zeros(400, dtype=bool)
+    mask[rng.choice(400, 40, replace=False)] = True
+    scorers[:, mask] = np.where(rng.random((7, 40)) < 0.5, labels[mask], (labels[mask] + 1) % 4)
+    row = pie_hardness({0.9: mask}, {0.9: {"dense held-out": scorers}}, labels).iloc[0]
+    hard = (scorers == labels).mean(axis=0) < 0.5
+    table = [[hard[mask].sum(), (~hard[mask]).sum()], [hard[~mask].sum(), (~hard[~mask]).sum()]]
+    assert row["p_harder"] == pytest.approx(scipy_stats.fisher_exact(table, alternative="greater").pvalue)
+    assert row["p_easier"] == pytest.approx(scipy_stats.fisher_exact(table, alternative="less").pvalue)
+    assert row["top1_all"] == pytest.approx((scorers == labels).mean())
+    # the random-sample standard error is that of a sample of |PIE| without replacement
+    draws = [(scorers == labels).mean(axis=0)[rng.choice(400, 40, replace=False)].mean() for _ in range(4000)]
+    assert row["random_se"] == pytest.approx(np.std(draws), rel=0.1)
 
 
 def test_permutation_floor_scores_with_the_given_models_only():

@@ -10,6 +10,7 @@ from pruning_impact.analysis.stats import (
     class_accuracies,
     class_level_summary,
     class_level_tests,
+    class_permutations,
     model_accuracies,
     null_calibration,
     topline_table,
@@ -255,3 +256,18 @@ def test_steepest_step_by_hand():
     step = steepest_step(top1.sample(frac=1, random_state=0))  # order does not matter
     assert (step["from"], step["to"]) == (0.7, 0.9) and step["cost"] == pytest.approx(0.2)
     assert np.isnan(steepest_step(pd.Series([0.9], index=[0.0]))["cost"])
+
+
+def test_class_permutations_test_each_re_split_as_the_real_pair():
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 5, 300)
+    reference = np.where(rng.random((6, 300)) < 0.8, labels, (labels + 1) % 5)
+    sparse = np.where(rng.random((4, 300)) < 0.7, labels, (labels + 2) % 5)
+    null = class_permutations(reference, sparse, labels, 5, repeats=12, seed=3)
+    assert len(null) == 12 and (null["n_increase"] + null["n_decrease"] == null["n_significant"]).all()
+    # each row is the class test of one re-split: recompute the first
+    pool = np.concatenate([reference, sparse])
+    order = np.random.default_rng(3).permutation(10)
+    table = class_level_tests(pool[order[:6]], pool[order[6:]], labels, 5)
+    assert null["n_significant"].iloc[0] == table["significant"].sum()
+    assert null["max_abs_difference"].iloc[0] == pytest.approx(table["normalized_recall_difference"].abs().max())

@@ -9,6 +9,7 @@ import pytest
 
 from pruning_impact.book import paths
 from pruning_impact.book.build import build_book, notebook_parameters
+from pruning_impact.book.headless import Browser, chromium
 from pruning_impact.cli import main
 from pruning_impact.foundations import store
 from pruning_impact.foundations.errors import BookError, SettingsError
@@ -46,7 +47,14 @@ def test_every_chapter_is_built(smoke_book):
 def test_the_build_records_its_stage_times_and_the_rerun_chapter_shows_them(smoke_book):
     book_root, _, results, settings = smoke_book
     record = store.read_timings(store.population_dir(results, settings))[0]
-    assert set(record["stage_seconds"]) == {"train", "analysis", "robustness", "compression methods", "calibration"}
+    assert set(record["stage_seconds"]) == {
+        "train",
+        "analysis",
+        "robustness",
+        "compression methods",
+        "calibration",
+        "verdict stability",
+    }
     assert record["models_trained"] == 0  # the population was trained before the book
     assert record["machine"]["cores"] >= 1 and record["machine"]["processor"]
     html = (book_root / "_build" / "html" / "book" / "01_setup.html").read_text()
@@ -94,9 +102,11 @@ def test_glued_numbers_match_the_tables(smoke_book):
     assert f'<span class="pasted-text">{n_pie}</span>' in pie_html
     verdicts = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
     glued = re.findall(
-        r'<span class="pasted-text">(reproduced|not reproduced|mixed|inconclusive|not evaluated)</span>', verdicts
+        r'<span class="pasted-text">(reproduced|not reproduced|mixed|inconclusive|not evaluated|not testable here)'
+        r"</span>",
+        verdicts,
     )
-    assert len(glued) == 4  # one computed verdict per headline claim (1, 2, 3a, 3b), glued into the prose
+    assert len(glued) == 6  # one computed verdict per headline claim (1, 2, 2s, 3a, 3b, 3n), glued into the prose
     intro = (book_root / "_build" / "html" / "book" / "intro.html").read_text()
     assert f'<span class="pasted-text">{n_pie}</span>' in intro  # glued across pages
 
@@ -137,7 +147,7 @@ def test_a_failing_notebook_stops_the_build(smoke_book_results, tmp_path):
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.ipynb", "figures", "*.json"))
     (root / "notebooks").mkdir()
     (root / "notebooks" / "01_setup.py").write_text(
-        '# %% tags=["parameters"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n'
+        '# %% tags=["parameters", "hide-input"]\nprofile = "smoke"\n\n# %%\nraise RuntimeError("planted failure")\n'
     )
     with pytest.raises(BookError, match="01_setup.py failed: RuntimeError: planted failure"):
         build_book("smoke", root=root, results_dir=results, progress=False, train=False, **FAST)
@@ -173,6 +183,44 @@ def test_the_book_shows_relative_parameters_folded(smoke_book):
     source = "".join(injected[0]["source"])
     assert not re.search(r'= "/', source) and 'profile = "smoke"' in source  # no absolute path
     assert "calibration_simulations" not in source  # 03_pie does not take it
+
+
+def test_every_chapter_folds_its_parameters_cell_for_readers(smoke_book):
+    book_root, _, _, _ = smoke_book
+    for source in paths.notebook_sources(ROOT):
+        notebook = json.loads(paths.executed_notebook(book_root, source).read_text())
+        tagged = [
+            c["metadata"].get("tags", []) for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])
+        ]
+        assert tagged == [["parameters", "hide-input"]], source.name  # papermill still finds it by its tag
+
+
+def test_the_verdict_table_is_compact_with_stability_and_the_evidence_folded(smoke_book):
+    book_root, _, _, _ = smoke_book
+    page = (book_root / "_build" / "html" / "book" / "05_paper_vs_book.html").read_text()
+    table = page[page.index('id="tab-verdicts"') :]
+    header = table[table.index("<thead>") : table.index("</thead>")]
+    for column in ("claim", "verdict", "stability", "statistic"):
+        assert f"<p>{column}</p>" in header
+    assert "evidence" not in header and "a small CNN; K = 3" in table[: table.index("<thead>")]
+    evidence = page[page.index('id="tab-verdict-evidence"') - 3000 : page.index('id="tab-verdict-evidence"')]
+    assert "<details" in evidence and "Evidence behind each verdict" in evidence
+    assert 'id="fig-paper-forest"' in page
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium (make test installs it)")
+def test_verdicts_do_not_wrap_at_a_laptops_width(smoke_book):
+    book_root, _, _, _ = smoke_book
+    page = book_root / "_build" / "html" / "book" / "05_paper_vs_book.html"
+    cells = "[...document.querySelectorAll('#tab-verdicts tbody tr td:nth-child(3)')]"
+    with Browser(width=1366) as browser:
+        browser.open(page.as_uri())
+        lines = browser.evaluate(
+            f"{cells}.map(td => {{ const r = document.createRange(); r.selectNodeContents((td.querySelector('p') || td).firstChild); "
+            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })"
+        )
+    assert lines and all(n == 1 for n in lines), lines  # each verdict on one line, no word broken
 
 
 def test_sparsities_are_shown_as_percentages(smoke_book):
@@ -261,3 +309,11 @@ def test_no_train_without_the_classroom_population_stops_before_any_work(smoke_b
     with pytest.raises(BookError, match="needs the classroom population, which is not trained, and --no-train"):
         build_book("smoke", root=ROOT, book_root=tmp_path, results_dir=results, progress=False, train=False)
     assert store.read_timings(store.population_dir(results, settings)) == before  # no stage ran
+
+
+def test_calibrate_command_fits_the_population_and_prints_the_targets(smoke_book_results, capsys):
+    assert main(["calibrate", "--profile", "smoke", "--results", str(smoke_book_results), "--simulations", "1",
+                 "--workers", "1", "--quiet"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].startswith("null_max=") and "planted_min=" in out
+    assert "random-pies" in out and "not counted" in out

@@ -51,3 +51,31 @@ def test_the_natural_shift_figure_draws():
     one_model = relative[relative["model"] == 0]  # a single model per level: no interval, still drawn
     assert png(plots.natural_shift_figure(one_model, title="one model")).startswith(b"\x89PNG")
     assert png(plots.natural_shift_figure(relative.iloc[:0])).startswith(b"\x89PNG")
+
+
+def test_the_forest_plot_draws_a_panel_per_quantity_and_the_book_s_intervals():
+    from matplotlib.container import ErrorbarContainer
+
+    nan = np.nan
+    table = pd.DataFrame(
+        [
+            ("top-1 change", 0.5, "ImageNet (paper)", -0.008, nan, nan),
+            ("top-1 change", 0.5, "this book", -0.01, -0.02, 0.0),
+            ("top-1 change", 0.9, "ImageNet (paper)", -0.04, nan, nan),
+            ("top-1 change", 0.9, "CIFAR-10 (paper)", -0.004, nan, nan),
+            ("top-1 change", 0.9, "this book", -0.03, -0.04, -0.02),
+            ("PIE share", 0.5, "this book", 0.01, nan, nan),  # no interval: a point only
+            ("PIE share", 0.9, "CIFAR-10 (paper)", 0.02, nan, nan),
+            ("PIE share", 0.9, "this book", 0.015, 0.012, 0.018),
+        ],
+        columns=["quantity", "sparsity", "source", "value", "ci_low", "ci_high"],
+    )
+    fig = plots.forest_plot(table)
+    assert [ax.get_title() for ax in fig.axes] == ["top-1 change", "PIE share"]
+    bars = [
+        sum(len(c.lines[2][0].get_segments()) for c in ax.containers if isinstance(c, ErrorbarContainer))
+        for ax in fig.axes
+    ]
+    assert bars == [2, 1]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["50%", "90%"]
+    assert png(fig).startswith(b"\x89PNG")

@@ -29,3 +29,13 @@ def test_commands_named_in_errors_rebuild_exactly_the_same_options():
     args = build_parser().parse_args(shlex.split(command)[1:])
     assert options_from_args(args, RobustnessOptions) == options
     assert settings_from_args(args).population.sparsities == settings.population.sparsities
+
+
+def test_calibrate_keeps_its_seed_apart_from_the_populations():
+    args = build_parser().parse_args(["calibrate", "--profile", "smoke", "--seed", "7", "--population-seed", "3"])
+    assert args.simulation_seed == 7 and args.population_seed == 3
+    from pruning_impact.cli.commands import settings_with_population_seed
+
+    assert settings_with_population_seed(args).population.seed == 3
+    default = build_parser().parse_args(["calibrate", "--profile", "smoke"])
+    assert settings_with_population_seed(default).population.seed == resolve_settings("smoke").population.seed

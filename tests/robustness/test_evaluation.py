@@ -85,7 +85,8 @@ def test_smoke_population_robustness_end_to_end(smoke_population):
     results, settings = smoke_population
     tables = evaluate_population(settings, results, SMALL, progress=False)
     corruption = tables["corruption_accuracy"]
-    assert len(corruption) == 3 * 2 * 2 * 2  # levels x models x corruptions x severities
+    # models (2 of the reference and 2 of its partners, 2 per sparse level) x corruptions x severities
+    assert len(corruption) == (4 + 2 + 2) * 2 * 2
     assert corruption["relative_top1"].between(0, 2).all()
     mean = corruption.groupby(["corruption", "severity"])["top1"].mean()
     assert mean[("gaussian_noise", 5)] < mean[("gaussian_noise", 1)]
@@ -135,6 +136,9 @@ def test_the_dense_models_evaluated_are_the_floor_pool(smoke_settings):
     assert smoke_settings.population.held_out_size == 3
     assert [i for s, i in evaluated_runs(smoke_settings, RobustnessOptions()) if s == 0] == [0, 1, 2, 3, 4, 5]
     assert len(evaluated_runs(settings, RobustnessOptions(models_per_level=2))) == 2 * 3
+    # a limit per level takes as many of the reference's partners as of the reference (they score PIE flips)
+    dense = [i for s, i in evaluated_runs(smoke_settings, RobustnessOptions(models_per_level=2)) if s == 0]
+    assert dense == [0, 1, 3, 4]
 
 
 def test_subsample_is_fixed_and_sorted():

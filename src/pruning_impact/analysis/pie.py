@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.stats import check_predictions, disjoint_splits, empirical_p
 
@@ -96,9 +97,10 @@ def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0, sco
         hits = (scorers == labels).mean(axis=0)  # [N]: mean over the scorers
     splits = disjoint_splits(len(dense), half_size, repeats, seed)
     # each split as an order of the models in both groups, so that split_modes counts them together
-    modes_a, modes_b = split_modes(dense, half_size, [np.concatenate([a, b]) for a, b in splits])
+    modes_a, modes_b, share = split_modes(dense, half_size, [np.concatenate([a, b]) for a, b in splits])
+    masks = modes_a != modes_b
     rows = []
-    for repeat, mask in enumerate(modes_a != modes_b):
+    for repeat, mask in enumerate(masks):
         rows.append(
             {
                 "repeat": repeat,
@@ -108,28 +110,62 @@ def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0, sco
                 "held_out_top1": float(hits[mask].mean()) if hits is not None and mask.any() else np.nan,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return pd.concat([table, margin_profile(masks, share, hits)], axis=1) if hits is not None else table
 
 
-def split_modes(pool, first: int, splits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+MARGIN_BINS = (0.55, 0.75)
+"""Edges of the bins of a defining group's vote share for its modal label (near split, leaning, clear):
+disagreement sets are compared with PIE_t within these bins, because near-split images are hard anyway."""
+
+
+def margin_bin(share) -> np.ndarray:
+    """The bin (0, 1, 2) of each vote share, by ``MARGIN_BINS``."""
+    return np.digitize(np.asarray(share, dtype=float), MARGIN_BINS)
+
+
+def margin_profile(masks, shares, hits) -> pd.DataFrame:
+    """Per set (rows of ``masks`` [R, N]) and margin bin b: ``n_b``, the images of the set whose defining
+    group's vote share (``shares`` [R, N]) falls in bin b, and ``hits_b``, the sum of the scorers' mean
+    top-1 (``hits`` [N]) over them; the inputs of the margin-matched comparison (claim 2s)."""
+    masks, shares = np.atleast_2d(masks), np.atleast_2d(shares)
+    rows, images = np.nonzero(masks)  # only the sets' own images are binned
+    bins = len(MARGIN_BINS) + 1
+    cell = rows * bins + margin_bin(shares[rows, images])
+    size = len(masks) * bins
+    counts = np.bincount(cell, minlength=size).reshape(len(masks), bins)
+    sums = np.bincount(cell, weights=np.asarray(hits, dtype=np.float64)[images], minlength=size).reshape(
+        len(masks), bins
+    )
+    columns = {}
+    for b in range(bins):
+        columns[f"n_{b}"], columns[f"hits_{b}"] = counts[:, b], sums[:, b]
+    return pd.DataFrame(columns)
+
+
+def split_modes(pool, first: int, splits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Modal labels of both groups of each split of ``pool`` [M, N]: for each ``order`` in ``splits`` (model
     indices, e.g. a permutation), the first ``first`` models form one group and the rest the other.
-    Returns two [len(splits), N] arrays. Few classes are counted for many splits at once (a matrix
+    Returns two [len(splits), N] arrays of modes and, [len(splits), N], the share of the first group's
+    votes that its mode got (its vote margin). Few classes are counted for many splits at once (a matrix
     product over one-hot predictions); otherwise split by split with ``modal_labels``."""
     pool = np.asarray(pool)
     m, n = pool.shape
     num_classes = int(pool.max()) + 1 if pool.size else 1
     if not splits:
-        return np.empty((0, n), dtype=np.int64), np.empty((0, n), dtype=np.int64)
+        empty = np.empty((0, n), dtype=np.int64)
+        return empty, empty.copy(), np.empty((0, n), dtype=np.float32)
     if pool.min(initial=0) < 0 or num_classes > 256 or m * n * num_classes > 50_000_000:
         a = np.stack([modal_labels(pool[order[:first]]) for order in splits])
         b = np.stack([modal_labels(pool[order[first:]]) for order in splits])
-        return a, b
+        share = np.stack([(pool[order[:first]] == mode).mean(axis=0) for order, mode in zip(splits, a, strict=True)])
+        return a, b, share.astype(np.float32)
     # where every model of the pool agrees, so do both groups: count only the other examples
     contested = np.flatnonzero((pool != pool[0]).any(axis=0))
     modes = [np.broadcast_to(pool[0], (len(splits), n)).astype(np.int64) for _ in range(2)]
+    share = np.ones((len(splits), n), dtype=np.float32)
     if not len(contested):
-        return modes[0], modes[1]
+        return modes[0], modes[1], share
     sub = pool[:, contested]
     width = len(contested) * num_classes
     onehot = np.zeros((m, len(contested), num_classes), dtype=np.float32)
@@ -145,7 +181,9 @@ def split_modes(pool, first: int, splits: list[np.ndarray]) -> tuple[np.ndarray,
             counts = (members[group, start : start + chunk] @ onehot).reshape(-1, len(contested), num_classes)
             # the largest of the tied modes, as modal_labels
             modes[group][start : start + chunk, contested] = num_classes - 1 - np.argmax(counts[:, :, ::-1], axis=2)
-    return modes[0], modes[1]
+            if group == 0:
+                share[start : start + chunk, contested] = counts.max(axis=2) / first
+    return modes[0], modes[1], share
 
 
 def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scorers=None, labels=None) -> pd.DataFrame:
@@ -161,14 +199,16 @@ def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scor
         scorers, labels = check_predictions(scorers, labels, name="held-out predictions")
         hits = (scorers == labels).mean(axis=0)
     rng = np.random.default_rng(seed)
-    modes_a, modes_b = split_modes(pool, len(reference), [rng.permutation(len(pool)) for _ in range(repeats)])
+    orders = [rng.permutation(len(pool)) for _ in range(repeats)]
+    modes_a, modes_b, share = split_modes(pool, len(reference), orders)
     masks = modes_a != modes_b  # [repeats, N]
     n_pie = masks.sum(axis=1)
     held = np.full(repeats, np.nan)
     if hits is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             held = np.where(n_pie > 0, masks @ hits / n_pie, np.nan)
-    return pd.DataFrame({"repeat": np.arange(repeats), "n_pie": n_pie.astype(int), "held_out_top1": held})
+    table = pd.DataFrame({"repeat": np.arange(repeats), "n_pie": n_pie.astype(int), "held_out_top1": held})
+    return pd.concat([table, margin_profile(masks, share, hits)], axis=1) if hits is not None else table
 
 
 def permuted_hardness_difference(
@@ -182,12 +222,71 @@ def permuted_hardness_difference(
     dense_modes = modal_labels(reference)
     pool = np.concatenate([np.asarray(low), np.asarray(high)])
     rng = np.random.default_rng(seed)
-    modes_a, modes_b = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
+    modes_a, modes_b, _ = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
     a, b = modes_a != dense_modes, modes_b != dense_modes  # [repeats, N] each
     n_a, n_b = a.sum(axis=1), b.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where((n_a > 0) & (n_b > 0), a @ hits / n_a - b @ hits / n_b, np.nan)
     return out
+
+
+HARDNESS_COLUMNS = [
+    "pie_sparsity",
+    "scorer",
+    "k",
+    "n_pie",
+    "n_test",
+    "top1_pie",
+    "top1_non_pie",
+    "top1_all",
+    "random_se",
+    "hard_pie",
+    "hard_all",
+    "p_harder",
+    "p_easier",
+]
+
+
+def pie_hardness(pie_masks: Mapping[float, np.ndarray], groups: Mapping[float, Mapping[str, np.ndarray]], labels):
+    """Claim 2 as the paper's Figure 4 states it: are PIE_t harder than random test images and than non-PIE
+    images, for models that did not choose them? ``groups`` gives, per sparsity t, the scoring groups
+    (name -> predictions [K, N]) held out from PIE_t.
+
+    An image is *hard* for a group when most of its models get it wrong. With no effect PIE_t is, for the
+    scorers, a random subset of the test set, so its number of hard images is hypergeometric: ``p_harder``
+    and ``p_easier`` are exact one-sided p-values (Fisher's exact test of PIE_t against the non-PIE images is
+    the same test), and they reach any alpha at the sizes of a book. Beside it, the mean top-1 on PIE_t, on
+    the non-PIE images and on all (the mean of random samples of PIE_t's size), and the standard error of
+    a random sample's mean top-1 of that size (finite population), for the equivalence test."""
+    labels = np.asarray(labels)
+    rows = []
+    for t, mask in pie_masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        n, n_pie = len(labels), int(mask.sum())
+        for name, predictions in groups.get(t, {}).items():
+            predictions, _ = check_predictions(predictions, labels, name=name)
+            hits = (predictions == labels).mean(axis=0)
+            hard = hits < 0.5
+            hard_all, hard_pie = int(hard.sum()), int(hard[mask].sum())
+            spread = float(hits.std(ddof=1)) if n > 1 else np.nan
+            rows.append(
+                {
+                    "pie_sparsity": t,
+                    "scorer": name,
+                    "k": len(predictions),
+                    "n_pie": n_pie,
+                    "n_test": n,
+                    "top1_pie": float(hits[mask].mean()) if n_pie else np.nan,
+                    "top1_non_pie": float(hits[~mask].mean()) if n_pie < n else np.nan,
+                    "top1_all": float(hits.mean()),
+                    "random_se": spread * np.sqrt((n - n_pie) / max(n - 1, 1) / n_pie) if n_pie else np.nan,
+                    "hard_pie": hard_pie,
+                    "hard_all": hard_all,
+                    "p_harder": float(scipy_stats.hypergeom.sf(hard_pie - 1, n, hard_all, n_pie)) if n_pie else np.nan,
+                    "p_easier": float(scipy_stats.hypergeom.cdf(hard_pie, n, hard_all, n_pie)) if n_pie else np.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=HARDNESS_COLUMNS)
 
 
 def noise_floor_summary(noise_floor: pd.DataFrame) -> dict:

@@ -24,15 +24,24 @@ import numpy as np
 import pandas as pd
 
 from pruning_impact.analysis.pie import (
+    MARGIN_BINS,
+    margin_profile,
     modal_labels,
     permutation_floor,
     permuted_hardness_difference,
     pie_counts,
     pie_evaluation,
+    pie_hardness,
     pie_noise_floor,
 )
 from pruning_impact.analysis.predictions import Population, load_population
-from pruning_impact.analysis.stats import class_level_summary, model_accuracies, null_calibration, topline_table
+from pruning_impact.analysis.stats import (
+    class_level_summary,
+    class_permutations,
+    model_accuracies,
+    null_calibration,
+    topline_table,
+)
 from pruning_impact.foundations import folders, store
 from pruning_impact.foundations.options import SHIFTS, AnalysisOptions
 from pruning_impact.foundations.profiles import command_line
@@ -60,6 +69,10 @@ TABLES = (
     "pie_evaluation",
     "pie_permutations",
     "pie_low_vs_high",
+    "class_permutations",
+    "pie_hardness",
+    "pie_margins",
+    "pie_sparse_floor",
     "shift_comparison",
     "examples",
 )
@@ -115,6 +128,16 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
         tables["aa_calibration"] = pd.DataFrame(
             columns=["repeat", "correction", "half_size", "n_significant", "n_increase", "mean_abs_difference"]
         )
+    tables["class_permutations"] = pd.concat(
+        [
+            class_permutations(reference, p, labels, num_classes, repeats, [seed, index], alpha, shift).assign(
+                sparsity=s
+            )
+            for index, (s, p) in enumerate(sparse.items())
+        ]
+        or [pd.DataFrame(columns=["repeat", "n_significant", "n_increase", "n_decrease", "sparsity"])],
+        ignore_index=True,
+    )
     tables["pie_noise_floor"] = (
         pie_noise_floor(pool, group, repeats, seed, scorers=population.held_out_dense, labels=labels)
         if group >= 1
@@ -149,6 +172,7 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
         else np.array([])
     )
     tables["pie_low_vs_high"] = pd.DataFrame({"repeat": np.arange(len(difference)), "difference": difference})
+    tables.update(_pie_hardness_tables(population, masks, dense_modes, repeats, seed))
 
     tables["model_accuracies"] = model_accuracy_table(population)
     toplines = topline_table(population.top1, labels, population.top5)
@@ -160,6 +184,42 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
     tables["toplines"] = toplines
 
     tables["examples"] = examples_table(labels, dense_modes, {s: modal_labels(p) for s, p in sparse.items()})
+    return tables
+
+
+def _pie_hardness_tables(population: Population, masks, dense_modes, repeats: int, seed: int) -> dict:
+    """Claim 2's tables: PIE_t scored by held-out dense models and by the sparse models of the other levels
+    (``pie_hardness``); PIE_t's profile of defining vote margins scored by the held-out dense models
+    (``pie_margins``), and the same for sparse-vs-sparse disagreement sets, halves of each sparse level
+    (``pie_sparse_floor``), for the margin-matched comparison of claim 2s."""
+    labels, held_out, sparse = population.labels, population.held_out_dense, population.sparse_levels
+    groups = {}
+    for t in sparse:
+        groups[t] = {"dense held-out": held_out} if len(held_out) else {}
+        others = [population.top1[s] for s in sparse if s != t]
+        if others:
+            groups[t]["sparse held-out"] = np.concatenate(others)
+    tables = {"pie_hardness": pie_hardness(masks, groups, labels)}
+    profile = [f"{kind}_{b}" for b in range(len(MARGIN_BINS) + 1) for kind in ("n", "hits")]
+    empty_margins = pd.DataFrame(columns=[*profile, "sparsity", "n_pie"])
+    empty_floor = pd.DataFrame(columns=["repeat", "half_size", "n_pie", "held_out_top1", *profile, "sparsity"])
+    if not len(held_out):
+        return {**tables, "pie_margins": empty_margins, "pie_sparse_floor": empty_floor}
+    hits = (held_out == labels).mean(axis=0)
+    share = (population.dense_reference == dense_modes).mean(axis=0)
+    tables["pie_margins"] = pd.concat(
+        [margin_profile(mask, share, hits).assign(sparsity=t, n_pie=int(mask.sum())) for t, mask in masks.items()]
+        or [empty_margins],
+        ignore_index=True,
+    )
+    floors = [
+        pie_noise_floor(
+            population.top1[t], len(population.top1[t]) // 2, repeats, [seed, index], held_out, labels
+        ).assign(sparsity=t)
+        for index, t in enumerate(sparse)
+        if len(population.top1[t]) >= 2
+    ]
+    tables["pie_sparse_floor"] = pd.concat(floors, ignore_index=True) if floors else empty_floor
     return tables
 
 

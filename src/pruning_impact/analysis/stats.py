@@ -275,27 +275,73 @@ def null_calibration(
         raise ValueError(f"half_size {half_size} must be >= 2 for a t-test")
     accuracy = class_accuracies(dense, labels, num_classes)  # [K, C], computed once for every split
     model_accuracy = (dense == labels).mean(axis=1)[:, None]
+    splits = disjoint_splits(len(dense), half_size, repeats, seed)
+    # the second group plays the sparse side, as in class_level_tests(dense[a], dense[b])
+    table = _split_counts(accuracy, model_accuracy, [(b, a) for a, b in splits], alpha, corrections, shift)
+    return table.assign(half_size=half_size)
+
+
+def class_permutations(
+    reference, sparse, labels, num_classes: int, repeats: int = 200, seed=0, alpha: float = 0.05, shift: str = "model"
+) -> pd.DataFrame:
+    """The permutation null of the class-level test: the reference and the sparse models are pooled and
+    split at random into groups of their own sizes, and each split is tested as the real pair is (no
+    correction). With no pruning effect the two populations are exchangeable, so the observed counts are
+    one draw of these (an exact test, the same null as the PIE counts'). One row per repeat."""
+    reference, labels = check_predictions(reference, labels, num_classes, "dense predictions")
+    sparse, _ = check_predictions(sparse, labels, num_classes, "sparse predictions")
+    pool = np.concatenate([reference, sparse])
+    accuracy, model_accuracy = class_accuracies(pool, labels, num_classes), (pool == labels).mean(axis=1)[:, None]
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(len(pool)) for _ in range(repeats)]
+    splits = [(order[len(reference) :], order[: len(reference)]) for order in orders]
+    return _split_counts(accuracy, model_accuracy, splits, alpha, (None,), shift)
+
+
+def _split_counts(accuracy, model_accuracy, splits, alpha, corrections, shift) -> pd.DataFrame:
+    """Class tests of each (sparse side, dense side) split of models whose class accuracies [M, C] and
+    top-1 [M, 1] are given: counts of significant classes, rises and falls, and the sizes of the
+    differences. One row per split and correction. All splits of one shape are tested at once (Welch's
+    t-test as ``scipy.stats.ttest_ind(equal_var=False)``, vectorized over the splits)."""
+    if not len(splits):
+        return pd.DataFrame()
+    first, second = (np.stack([np.asarray(groups[side]) for groups in splits]) for side in (0, 1))
+    shifted = []
+    for group in (first, second):  # [S, n] model indices -> [S, n, C] shifted class accuracies
+        shift_by = model_accuracy[group] if shift == "model" else model_accuracy[group].mean(axis=1, keepdims=True)
+        shifted.append(accuracy[group] - shift_by)
+    p = _welch_many(*shifted)
+    difference = shifted[0].mean(axis=1) - shifted[1].mean(axis=1)  # [S, C]
     rows = []
-    for repeat, (a, b) in enumerate(disjoint_splits(len(dense), half_size, repeats, seed)):
-        shifted = []
-        for group in (b, a):  # the second group plays the sparse side, as in class_level_tests(dense[a], dense[b])
-            shift_by = model_accuracy[group] if shift == "model" else model_accuracy[group].mean()
-            shifted.append(accuracy[group] - shift_by)
-        _, p = _welch(*shifted)
-        difference = shifted[0].mean(axis=0) - shifted[1].mean(axis=0)
+    for repeat in range(len(splits)):
         for correction in corrections:
-            significant = np.nan_to_num(adjust_p_values(p, correction), nan=1.0) <= alpha
+            significant = np.nan_to_num(adjust_p_values(p[repeat], correction), nan=1.0) <= alpha
             rows.append(
                 {
                     "repeat": repeat,
                     "correction": correction or "none",
-                    "half_size": half_size,
                     "n_significant": int(significant.sum()),
-                    "n_increase": int((significant & (difference > 0)).sum()),
-                    "mean_abs_difference": float(np.nanmean(np.abs(difference))),
+                    "n_increase": int((significant & (difference[repeat] > 0)).sum()),
+                    "n_decrease": int((significant & (difference[repeat] < 0)).sum()),
+                    "mean_abs_difference": float(np.nanmean(np.abs(difference[repeat]))),
+                    "max_abs_difference": float(np.nanmax(np.abs(difference[repeat]))),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _welch_many(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two-sided Welch p-values of a [S, n_a, C] against b [S, n_b, C] along the models' axis, [S, C]; NaN
+    where a side has < 2 models or both sides have zero variance (as ``_welch``)."""
+    if a.shape[1] < 2 or b.shape[1] < 2:
+        return np.full((a.shape[0], a.shape[2]), np.nan)
+    va, vb = a.var(axis=1, ddof=1) / a.shape[1], b.var(axis=1, ddof=1) / b.shape[1]
+    se2 = va + vb
+    with np.errstate(all="ignore"):
+        t = (a.mean(axis=1) - b.mean(axis=1)) / np.sqrt(se2)
+        df = se2**2 / (va**2 / (a.shape[1] - 1) + vb**2 / (b.shape[1] - 1))
+        p = 2 * scipy_stats.t.sf(np.abs(t), df)
+    return np.where(se2 > 0, p, np.nan)
 
 
 def calibration_summary(calibration: pd.DataFrame) -> pd.DataFrame:

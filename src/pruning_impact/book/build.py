@@ -54,7 +54,14 @@ from pruning_impact.training.variants import (
     train_variants,
     variant_settings,
 )
-from pruning_impact.verdicts.calibration import BOOK_SIMULATIONS, calibration_folder, run_calibration
+from pruning_impact.verdicts.calibration import (
+    BOOK_SIMULATIONS,
+    VALIDATION_SEED,
+    calibration_folder,
+    fit_for_population,
+    run_calibration,
+)
+from pruning_impact.verdicts.stability import run_stability, stability_folder
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +140,21 @@ def classroom_stage(build: Build) -> bool:
 
 
 def calibration_stage(build: Build) -> None:
-    run_calibration(build.results_dir, build.calibration_simulations, workers=cpu_count(), progress=build.progress)
-    build.tables["calibration"] = calibration_folder(build.results_dir, build.calibration_simulations)[0]
+    """The verdict rules' error rates on populations simulated like the book's own (fitted to it)."""
+    fit = fit_for_population(build.results_dir, build.settings, build.analysis)
+    sims = build.calibration_simulations
+    run_calibration(build.results_dir, fit, sims, workers=cpu_count(), progress=build.progress)
+    build.tables["calibration"] = calibration_folder(build.results_dir, fit, sims, VALIDATION_SEED)[0]
+
+
+def stability_stage(build: Build) -> None:
+    from pruning_impact.robustness.evaluation import stored_tables
+
+    robustness = stored_tables(build.settings, build.results_dir, build.robustness)
+    run_stability(
+        build.results_dir, build.settings, build.analysis, robustness, workers=cpu_count(), progress=build.progress
+    )
+    build.tables["stability"] = stability_folder(build.tables["analysis"], robustness)[0]
 
 
 # The stages in the order they run, named as the build-time table names them; a stage that returns False did
@@ -142,11 +162,19 @@ def calibration_stage(build: Build) -> None:
 STAGES: dict[str, Callable[[Build], bool | None]] = dict(
     zip(
         BUILD_STAGES,
-        (train_stage, analysis_stage, robustness_stage, methods_stage, classroom_stage, calibration_stage),
+        (
+            train_stage,
+            analysis_stage,
+            robustness_stage,
+            methods_stage,
+            classroom_stage,
+            calibration_stage,
+            stability_stage,
+        ),
         strict=True,
     )
 )
-AFTER_THE_EXECUTOR = ("calibration",)
+AFTER_THE_EXECUTOR = ("calibration", "verdict stability")
 
 
 def notebook_parameters(
@@ -231,7 +259,9 @@ def execute_chapters(build: Build, root: Path, book_root: Path, parameters: dict
     """Rehearse the lessons, then execute every chapter into the book, each skipped when nothing it reads
     changed, and record how long the executed ones took."""
     results_dir, settings, classroom = build.results_dir, build.settings, build.classroom
-    chapter_tables = [build.tables[name] for name in ("analysis", "robustness", "calibration", "classroom", "methods")]
+    chapter_tables = [
+        build.tables[name] for name in ("analysis", "robustness", "calibration", "stability", "classroom", "methods")
+    ]
     inputs_digest = hashlib.sha256(folders.fingerprint(chapter_tables).encode() + package_digest().encode())
     classroom_digest = hashlib.sha256(
         folders.fingerprint([build.tables["classroom"]]).encode() + package_digest().encode()

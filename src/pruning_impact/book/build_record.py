@@ -21,6 +21,7 @@ BUILD_STAGES = (
     "compression methods",
     "classroom population",
     "calibration",
+    "verdict stability",
 )  # the build's stages, in the order it runs them (``build.STAGES``)
 STAGE_COLUMNS = ["stage", "seconds", "minutes", "models", "seconds per model"]  # of the build-time table
 

@@ -21,7 +21,7 @@ import pandas as pd
 from pruning_impact.analysis.method_comparison import run_comparison
 from pruning_impact.analysis.run import run_analysis
 from pruning_impact.book import paths
-from pruning_impact.book.display import glue, show_table
+from pruning_impact.book.display import glue, show_folded_table, show_table
 from pruning_impact.book.parameters import PARAMETERS, check_trained, read_parameters
 from pruning_impact.book.parameters import resolve as resolve_parameters
 from pruning_impact.foundations import store
@@ -45,6 +45,7 @@ DATASET_LABELS = {
     "imagenet": "ImageNet",
     "synthetic": "a synthetic 12x12 task",
 }
+ARCHITECTURE_LABELS = {"small-cnn": "a small CNN", "wrn": "a Wide ResNet", "resnet50": "ResNet-50"}
 
 
 @dataclass
@@ -98,6 +99,10 @@ class Chapter:
         return DATASET_LABELS[self.settings.data.dataset]
 
     @property
+    def architecture(self) -> str:
+        return ARCHITECTURE_LABELS[self.settings.model.arch]
+
+    @property
     def k(self) -> int:
         return self.settings.population.population_size
 
@@ -132,7 +137,7 @@ class Chapter:
     def describe(self) -> str:
         """The sentence every caption ends with: profile, dataset and population sizes."""
         return (
-            f"Profile `{self.settings.profile}`, {self.dataset}; K = {self.k} models per sparse level, "
+            f"Profile `{self.settings.profile}`, {self.dataset}, {self.architecture}; K = {self.k} models per sparse level, "
             f"{self.k_dense} dense models (reference: {self.k_reference})."
         )
 
@@ -154,6 +159,10 @@ class Chapter:
     def show_table(self, table: pd.DataFrame, name: str, caption: str, digits: int = 4) -> None:
         """Display ``table`` as a numbered MyST table labelled ``name``."""
         show_table(table, name, f"{caption} {self.describe()}", digits)
+
+    def show_folded_table(self, table: pd.DataFrame, name: str, caption: str, title: str, digits: int = 4) -> None:
+        """``show_table`` folded behind a dropdown titled ``title``."""
+        show_folded_table(table, name, f"{caption} {self.describe()}", title, digits)
 
     def attach(self, path: str | Path) -> str:
         """Copy a file into the chapter's figures folder, for a download link in the prose; return the path

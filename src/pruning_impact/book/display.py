@@ -45,3 +45,11 @@ def show_table(table: pd.DataFrame, name: str, caption: str, digits: int = 4) ->
     from IPython.display import Markdown, display
 
     display(Markdown(f":::{{table}} {caption}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"))
+
+
+def show_folded_table(table: pd.DataFrame, name: str, caption: str, title: str, digits: int = 4) -> None:
+    """``show_table`` folded behind a dropdown titled ``title`` (for evidence a reader opens on demand)."""
+    from IPython.display import Markdown, display
+
+    table_block = f":::{{table}} {caption}\n:name: {name}\n\n{markdown_table(table, digits)}\n:::\n"
+    display(Markdown(f"::::{{dropdown}} {title}\n{table_block}::::\n"))

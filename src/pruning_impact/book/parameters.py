@@ -301,9 +301,13 @@ def check_trained(results_dir: Path, settings: Settings, given: Mapping[str, Any
         raise wrong(name, f"{where}. Ask for fewer, or train them with: {train}")
 
 
+PARAMETERS_CELL = '# %% tags=["parameters", "hide-input"]\n'
+"""How a notebook's parameters cell begins: papermill finds it by its tag, readers see it folded."""
+
+
 def parameters_cell_lines(source: str) -> list[str]:
     """The parameter lines of a jupytext percent notebook's parameters cell."""
-    match = re.search(r'^# %% tags=\["parameters"\]\n(.*?)(?=^# %%|\Z)', source, flags=re.S | re.M)
+    match = re.search(re.escape(PARAMETERS_CELL) + r"(.*?)(?=^# %%|\Z)", source, flags=re.S | re.M)
     if match is None:
         raise ParameterError("the notebook has no cell tagged parameters")
     return [line for line in match.group(1).splitlines() if line.strip()]
@@ -325,7 +329,7 @@ def rewrite_parameters_cell(path: Path) -> bool:
     old, new = parameters_cell_lines(source), expected_cell_lines(source)
     if old == new:
         return False
-    start = source.index('# %% tags=["parameters"]\n')
+    start = source.index(PARAMETERS_CELL)
     end = source.find("# %%", start + 1)
     end = len(source) if end < 0 else end
     cell = source[start:end]

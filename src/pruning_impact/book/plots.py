@@ -408,3 +408,51 @@ def annotation_figure(properties: pd.DataFrame, paper: pd.DataFrame | None = Non
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def forest_plot(table: pd.DataFrame, title: str = ""):
+    """The paper beside this book on common scales (``paper_vs_book.comparable_quantities``'s table): one
+    panel per quantity, one row per sparsity. A source named "... (paper)" has no interval and is drawn as
+    open markers; any other source as points with their interval where one is given."""
+    import textwrap
+
+    from matplotlib.ticker import PercentFormatter
+
+    quantities, sources = list(dict.fromkeys(table["quantity"])), list(dict.fromkeys(table["source"]))
+    colours = dict(zip(sources, sns.color_palette("colorblind", len(sources))))
+    offsets = dict(zip(sources, np.linspace(-0.25, 0.25, len(sources)) if len(sources) > 1 else [0.0]))
+    paper_markers = iter(("D", "s", "^", "v"))
+    markers = {source: next(paper_markers) if source.endswith("(paper)") else "o" for source in sources}
+    fig, axes = plt.subplots(1, len(quantities), figsize=(4.2 * len(quantities), 4.2), squeeze=False)
+    for ax, quantity in zip(axes[0], quantities):
+        part = table[table["quantity"] == quantity]
+        levels = sorted(part["sparsity"].unique())
+        ax.axvline(0, color="grey", linewidth=0.8)
+        for source, rows in part.groupby("source", sort=False):
+            y = rows["sparsity"].map({t: i for i, t in enumerate(levels)}).to_numpy() + offsets[source]
+            value, low, high = (rows[c].to_numpy() for c in ("value", "ci_low", "ci_high"))
+            if markers[source] != "o":
+                ax.scatter(
+                    value, y, marker=markers[source], facecolors="none", edgecolors=colours[source], label=source
+                )
+                continue
+            has = np.isfinite(low) & np.isfinite(high)
+            if has.any():
+                error = np.stack([value[has] - low[has], high[has] - value[has]])
+                ax.errorbar(value[has], y[has], xerr=error, fmt="o", color=colours[source], capsize=3, label=source)
+            if (~has).any():
+                ax.scatter(value[~has], y[~has], marker="o", color=colours[source], label=source)
+        ax.set_yticks(range(len(levels)), [format_percent(t) for t in levels])
+        ax.set_ylim(len(levels) - 0.5, -0.5)  # the lowest sparsity on top
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.set_title(textwrap.fill(quantity, 34), fontsize=9)
+    axes[0][0].set_ylabel("sparsity t")
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

@@ -108,13 +108,19 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from pruning_impact.verdicts.calibration import run_calibration, summary
+    from pruning_impact.verdicts.calibration import fit_for_population, run_calibration, summary
 
     if args.simulations < 1 or args.workers < 1:
         raise SettingsError("--simulations and --workers must be >= 1")
-    rates = run_calibration(args.results, args.simulations, args.seed, args.workers, progress=not args.quiet)
-    print(rates.round(3).to_string(index=False))
+    settings = settings_with_population_seed(args)
+    fit = fit_for_population(args.results, settings)
+    rates = run_calibration(
+        args.results, fit, args.simulations, args.simulation_seed, args.workers, progress=not args.quiet
+    )
+    print(rates.drop(columns="reason").round(3).to_string(index=False))
     result = summary(rates)
+    for claim, why in result["not_counted"].items():
+        print(f"claim {claim} not counted: {why}")
     print(f"null_max={result['null_max']:.3f} planted_min={result['planted_min']:.3f}")
     return 0
 
@@ -175,13 +181,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_annotate_export(args: argparse.Namespace) -> int:
-    from pruning_impact.study.stored_study import population_sheet
-
+def settings_with_population_seed(args: argparse.Namespace) -> Settings:
+    """The settings of a command whose --seed is its own (a sample's, the simulations'): the population's
+    seed comes from --population-seed."""
     overrides = overrides_from_args(args)
     if args.population_seed is not None:
         overrides["seed"] = args.population_seed
-    settings = resolve_settings(args.profile, **overrides)
+    return resolve_settings(args.profile, **overrides)
+
+
+def cmd_annotate_export(args: argparse.Namespace) -> int:
+    from pruning_impact.study.stored_study import population_sheet
+
+    settings = settings_with_population_seed(args)
     sheet = population_sheet(args.results, settings, args.sparsity, args.n, args.sample_seed, args.out, args.key_out)
     level = format_percent(float(sheet.key_table["sparsity"].iloc[0]))
     pies = int(sheet.key_table["is_pie"].sum())

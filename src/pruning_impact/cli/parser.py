@@ -22,7 +22,7 @@ from pruning_impact.cli.commands import (
     cmd_student_notebooks,
     cmd_train,
 )
-from pruning_impact.cli.flags import add_executor, add_options, add_population_options, add_results, positive_int
+from pruning_impact.cli.flags import add_executor, add_options, add_population_options, positive_int
 from pruning_impact.foundations.options import AnalysisOptions, RobustnessOptions
 from pruning_impact.foundations.profiles import PROFILES
 
@@ -121,14 +121,23 @@ def add_annotate(commands: argparse._SubParsersAction) -> None:
 
 def add_calibrate(commands: argparse._SubParsersAction) -> None:
     """calibrate: the verdict rules' error rates on simulated populations."""
-    from pruning_impact.verdicts.calibration import BOOK_SIMULATIONS
+    from pruning_impact.verdicts.calibration import BOOK_SIMULATIONS, VALIDATION_SEED
 
     calibrate = commands.add_parser(
-        "calibrate", help="error rates of the verdict rules on simulated populations (cached in the results folder)"
+        "calibrate",
+        help="error rates of the verdict rules on populations simulated like a trained one (cached in the results "
+        "folder)",
     )
-    add_results(calibrate)
+    add_population_options(calibrate, leave_out=("seed",))  # --seed is the simulations' here
     calibrate.add_argument("--simulations", type=int, default=BOOK_SIMULATIONS, help="populations per scenario")
-    calibrate.add_argument("--seed", type=int, default=0, help="seed of the simulations")
+    calibrate.add_argument(
+        "--seed",
+        dest="simulation_seed",
+        type=int,
+        default=VALIDATION_SEED,
+        help=f"seed of the simulations (default: {VALIDATION_SEED}, the validation the book shows; 0 tunes)",
+    )
+    calibrate.add_argument("--population-seed", type=int, default=None, help="base seed of the population")
     calibrate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bars")
     calibrate.set_defaults(func=cmd_calibrate)

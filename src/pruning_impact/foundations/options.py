@@ -104,7 +104,9 @@ class RobustnessOptions(Described):
     )
     pgd_steps: int = describe(10, "Steps of the PGD attack.")
     models_per_level: int | None = describe(
-        None, "Models evaluated per level (none: the dense reference models and every sparse model)."
+        None,
+        "Models evaluated per level, and of the dense reference and of its partners each (none: the reference, "
+        "its partners and every sparse model).",
     )
     seed: int = describe(
         0, "Seed of the subsamples, of the corruptions' randomness and of PGD's random start.", flag="robustness-seed"

@@ -67,13 +67,18 @@ def tables_folder(settings: Settings, results_dir: str | Path, options: Robustne
 
 
 def evaluated_runs(settings: Settings, options: RobustnessOptions) -> list[Run]:
-    """(sparsity, index) of the models evaluated: the dense floor pool (the reference and its partner, so
+    """(sparsity, index) of the models evaluated: the dense floor pool (the reference and its partners, so
     that the robustness rule can be calibrated on dense-vs-dense splits) and every model of each sparse
-    level, or ``options.models_per_level`` of each."""
-    pop = settings.population
+    level, or ``options.models_per_level`` of each (of the reference and of its partners alike)."""
+    pop, split = settings.population, settings.population.dense_split
     runs = []
     for sparsity in sorted(pop.levels):
         default = pop.floor_pool_size if sparsity == 0 else pop.size_at(sparsity)
+        if sparsity == 0 and options.models_per_level and split.has_partners:
+            # as many of the reference's partners as of the reference: they score the PIE flips, chose nothing
+            chosen = min(options.models_per_level, split.k)
+            runs += [(0.0, i) for i in (*range(chosen), *range(split.k, split.k + chosen))]
+            continue
         runs += [(sparsity, i) for i in range(min(options.models_per_level or default, pop.size_at(sparsity)))]
     return runs
 
@@ -84,9 +89,11 @@ def _table_inputs(settings: Settings, results_dir: str | Path, options: Robustne
     so a notebook running elsewhere agrees with the book's build on whether the tables are fresh."""
     pop_dir = store.population_dir(results_dir, settings)
     key, runs = options_key(options), evaluated_runs(settings, options)
+    flips = flip_models(settings)
     return {
         "options": dataclasses.asdict(options),
         "key": key,
+        "flip_models": [flips.start, flips.stop],
         "predictions": folders.fingerprint([store.robustness_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
         "natural": folders.fingerprint([store.natural_dir(store.run_dir(pop_dir, *run), key) for run in runs]),
     }
@@ -113,7 +120,7 @@ def evaluate_population(
     sources = corruption_sources(settings.data, options)
 
     def compute() -> dict[str, pd.DataFrame]:
-        return build_tables(pop_dir, options, runs, sources, natural_name)
+        return build_tables(pop_dir, options, runs, sources, natural_name, flip_models(settings))
 
     return folders.cached_tables(
         tables_folder(settings, results_dir, options),
@@ -158,7 +165,7 @@ def stored_tables(
     return folders.cached_tables(
         tables_folder(settings, results_dir, options),
         _table_inputs(settings, results_dir, options),
-        lambda: build_tables(pop_dir, options, runs, sources, natural_name),
+        lambda: build_tables(pop_dir, options, runs, sources, natural_name, flip_models(settings)),
         record={"settings": settings.to_dict(), "sources": sources, "provenance": provenance()},
     )
 
@@ -329,10 +336,24 @@ def _subsample_labels(pop_dir: Path, options: RobustnessOptions) -> tuple[np.nda
     return indices, labels[indices], labels[adv_indices]
 
 
+def flip_models(settings: Settings) -> range:
+    """The dense models whose modal label's flips under corruption are set beside PIE_t: the reference's
+    partners, which chose no PIE set (every evaluated dense model where there are no partners)."""
+    split = settings.population.dense_split
+    chosen = split.partners if split.has_partners else split.floor_pool
+    return range(chosen.start, chosen.stop)
+
+
 def build_tables(
-    pop_dir: Path, options: RobustnessOptions, runs: list[Run], sources: dict[str, str], natural_name: str | None
+    pop_dir: Path,
+    options: RobustnessOptions,
+    runs: list[Run],
+    sources: dict[str, str],
+    natural_name: str | None,
+    flip_dense: range,
 ) -> dict[str, pd.DataFrame]:
-    """Read every evaluated model's per-example predictions and turn them into the robustness tables."""
+    """Read every evaluated model's per-example predictions and turn them into the robustness tables; the
+    flips of ``example_flips`` are those of the dense models ``flip_dense``."""
     key = options_key(options)
     indices, labels, adv_labels = _subsample_labels(pop_dir, options)
     clean, corrupted, adv_clean, attacked = {}, {}, {}, {}
@@ -350,7 +371,7 @@ def build_tables(
             for attack in options.attacks
             for epsilon in options.epsilons
         }
-    dense = [run for run in runs if run[0] == 0]
+    dense = [run for run in runs if run[0] == 0 and run[1] in flip_dense]
     flips = (
         tables_of.example_flips(
             [clean[run][:, 0] for run in dense],

@@ -3,6 +3,7 @@ words a verdict can be, and what every rule shares: the exact trend test and how
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import permutations
 
@@ -11,12 +12,13 @@ import pandas as pd
 
 from pruning_impact.foundations.levels import format_percent
 
-REPRODUCED, NOT_REPRODUCED, MIXED, INCONCLUSIVE, NOT_EVALUATED = (
+REPRODUCED, NOT_REPRODUCED, MIXED, INCONCLUSIVE, NOT_EVALUATED, NOT_TESTABLE = (
     "reproduced",
     "not reproduced",
     "mixed",
     "inconclusive",
     "not evaluated",
+    "not testable here",
 )
 
 
@@ -36,23 +38,23 @@ class Verdict:
 CLAIMS = {
     "1": "Pruning does not hit all classes alike: some classes lose or gain accuracy relative to the model's average.",
     "1t": "The class-level impact grows with sparsity.",
-    "1r": "More classes gain than lose in relative terms.",
+    "1r": "Of the classes pruning affects, more gain than lose relative to the model's average.",
     "2a": "Pruning changes the population's label on more images than chance (PIE counts above the noise floor).",
-    "2": "PIEs are harder than images on which two dense populations merely disagree, for models that did not "
-    "choose them.",
+    "2": "PIEs are harder than random test images and than non-PIE images, for dense and for sparse models.",
+    "2s": "Beyond the paper: the hardness is specific to pruning (PIEs are harder than images that two populations "
+    "disagree on by chance, at the same vote margin).",
     "2t": "The number of PIEs grows with sparsity.",
-    "2l": "PIEs found at low sparsity are the hardest.",
+    "2l": "PIEs found at the lowest sparsity are harder than those found at the highest.",
     "3a": "Pruned models are less robust to image corruptions (the corruptions of the paper's Table 5).",
     "3a-all": "Pruned models are less robust to image corruptions (every corruption evaluated here).",
-    "3b": "Pruned models are less robust to adversarial examples.",
+    "3c": "Noise corruptions cost pruned models the most robustness.",
+    "3b": "Pruned models are less robust to adversarial examples (here white-box FGSM and PGD attacks).",
+    "3n": "Pruned models are less robust to natural adversarial examples (ImageNet-A).",
 }
 
 
 def levels_text(levels) -> str:
     return ", ".join(format_percent(t) for t in levels) if len(levels) else "none"
-
-
-# ------------------------------------------------------------------------------------------- class level
 
 
 def trend_p(sparsities, values) -> tuple[float, float]:
@@ -68,17 +70,33 @@ def trend_p(sparsities, values) -> tuple[float, float]:
     return float(np.mean(null >= observed - tolerance)), float(np.mean(null <= observed + tolerance))
 
 
-def trend_verdict(label: str, sparsities, values, what: str, alpha: float, top_p: float, sizes: str = "") -> Verdict:
-    """Reproduced when the statistic grows with sparsity (``trend_p`` at ``alpha``) and the most sparse
+def trend_verdict(
+    label: str,
+    sparsities,
+    values,
+    what: str,
+    alpha: float,
+    top_p: float,
+    sizes: str = "",
+    p: tuple[float, float, str] | None = None,
+) -> Verdict:
+    """Reproduced when the statistic grows with sparsity (one-sided p at ``alpha``: ``trend_p`` over the
+    orderings of the levels, or ``p`` = (growth, decline, how) computed by the caller) and the most sparse
     level's own effect is significant (``top_p``, Holm-adjusted): growth presupposes an effect. Not
     reproduced when it significantly declines; inconclusive otherwise."""
     up, down = trend_p(sparsities, values)
+    how = "over the orderings of the levels"
     if np.isnan(up):
-        return Verdict(label, CLAIMS[label], INCONCLUSIVE, "fewer than three sparse levels", sizes)
+        return Verdict(label, CLAIMS[label], NOT_TESTABLE, "fewer than three sparse levels with a value", sizes)
+    if p is not None:
+        up, down, how = p
+    elif 1 / math.factorial(len(sparsities)) > alpha:
+        reason = f"{len(sparsities)} levels have {math.factorial(len(sparsities))} orderings: p cannot reach {alpha}"
+        return Verdict(label, CLAIMS[label], NOT_TESTABLE, reason, sizes)
     shown = ", ".join(f"{format_percent(t)}: {v:.3g}" for t, v in zip(sparsities, values, strict=True))
     text = (
-        f"{what} by level ({shown}); permutation p = {up:.3g} for growth, {down:.3g} for decline over "
-        f"the orderings of the levels; effect at {format_percent(max(sparsities))}: p = {top_p:.3g}"
+        f"{what} by level ({shown}); permutation p = {up:.3g} for growth, {down:.3g} for decline {how}; "
+        f"effect at {format_percent(max(sparsities))}: p = {top_p:.3g}"
     )
     rests = levels_text(sparsities)
     if up <= alpha and top_p <= alpha:
@@ -88,26 +106,34 @@ def trend_verdict(label: str, sparsities, values, what: str, alpha: float, top_p
     return Verdict(label, CLAIMS[label], INCONCLUSIVE, text, sizes, rests)
 
 
-# ---------------------------------------------------------------------------------------------- PIEs
+def headline(statistic: str) -> str:
+    """The first clause of a verdict's statistic: the one line a compact table shows."""
+    return statistic.split("; ")[0]
 
 
-# ----------------------------------------------------------------------------------------- robustness
-
-
-# --------------------------------------------------------------------------------------------- all
-
-
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
+def verdict_table(verdicts: list[Verdict], stability: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The compact verdict table: claim, the paper's claim, verdict, its stability (the share of resampled
+    populations that repeat it, from ``stability.verdict_stability``) and the statistic's first clause."""
+    shares = {} if stability is None else dict(zip(stability["label"], stability["same_share"], strict=True))
     return pd.DataFrame(
         [
             {
                 "claim": v.label,
                 "the paper's claim (paraphrased)": v.claim,
                 "verdict": v.verdict,
-                "evidence": v.statistic,
-                "sizes": v.sizes,
-                "rests on": v.rests_on,
+                "stability": shares.get(v.label, float("nan")),
+                "statistic": headline(v.statistic),
             }
+            for v in verdicts
+        ]
+    )
+
+
+def evidence_table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """Every verdict's full evidence: the statistic, the population sizes and the level(s) it rests on."""
+    return pd.DataFrame(
+        [
+            {"claim": v.label, "verdict": v.verdict, "evidence": v.statistic, "sizes": v.sizes, "rests on": v.rests_on}
             for v in verdicts
         ]
     )

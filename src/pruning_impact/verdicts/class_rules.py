@@ -1,6 +1,7 @@
-"""Verdicts on the class-level claims (1, 1t, 1r): more classes significant than two dense groups give by
-chance, an impact that grows with sparsity, and more classes that gain than lose; with the equivalence
-margin that lets "not reproduced" rest on evidence of absence."""
+"""Verdicts on the class-level claims (1, 1t, 1r): more classes significant than when the reference and the
+sparse models are exchangeable, an impact beyond the class estimates' noise that grows with sparsity, and,
+among the classes pruning affects, more that gain than lose; with the equivalence margin (on this
+population's own scale) that lets "not reproduced" rest on evidence of absence."""
 
 from __future__ import annotations
 
@@ -10,33 +11,38 @@ from scipy import stats as scipy_stats
 
 from pruning_impact.analysis.stats import empirical_p, holm
 from pruning_impact.foundations.levels import format_percent
-from pruning_impact.verdicts import paper
 from pruning_impact.verdicts.claims import (
     CLAIMS,
     INCONCLUSIVE,
     NOT_REPRODUCED,
+    NOT_TESTABLE,
     REPRODUCED,
     Verdict,
     levels_text,
     trend_verdict,
 )
 
-# Margins of the equivalence tests: effects smaller than these count as no effect.
-CLASS_MARGIN_SPARSITY = float(paper.IMAGENET_CLASS_SUMMARY["sparsity"].min())
-CLASS_MARGIN = 0.5 * float(
-    paper.IMAGENET_CLASS_SUMMARY.loc[
-        paper.IMAGENET_CLASS_SUMMARY["sparsity"] == CLASS_MARGIN_SPARSITY, ["largest_increase", "largest_decrease"]
-    ]
-    .abs()
-    .min(axis=1)
-    .iloc[0]
-)
-"""Half the smallest largest-class change the paper reports (ImageNet, 10% sparsity), in class accuracy."""
+SIGN_TEST_MIN = 5
+"""Fewest significant classes at which a one-sided sign test can reach 0.05 (0.5 ** 5 = 0.031)."""
 
 
-def class_level_table(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame) -> pd.DataFrame:
-    """Per sparsity: classes significant in the paper's uncorrected test, the dense-vs-dense (A/A)
-    counts at the same sizes, and the p-value of the count against them, Holm-adjusted over levels."""
+def class_margin(aa_calibration: pd.DataFrame, scale: float = 1.0) -> float:
+    """The class equivalence margin on this population's scale: the largest |normalized difference| over
+    classes that two dense groups of the sparse populations' size show, averaged over the dense-vs-dense
+    splits (pruning that moves no class further than retraining does counts as no effect); times ``scale``."""
+    rows = aa_calibration[aa_calibration["correction"] == "none"] if len(aa_calibration) else aa_calibration
+    if not len(rows) or "max_abs_difference" not in rows:
+        return float("nan")
+    return scale * float(rows["max_abs_difference"].mean())
+
+
+def class_level_table(
+    class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, class_permutations: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per sparsity: classes significant in the paper's uncorrected test, the dense-vs-dense (A/A) counts at
+    the same sizes beside them, and the p-value of the count against its permutation distribution (the
+    reference and the level's models pooled and re-split; the A/A splits where no permutations are given),
+    Holm-adjusted over levels."""
     observed = class_summary[class_summary["correction"] == "none"].sort_values("sparsity")
     chance = aa_calibration.loc[aa_calibration["correction"] == "none", "n_significant"].to_numpy(dtype=float)
     table = pd.DataFrame(
@@ -45,16 +51,25 @@ def class_level_table(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame)
             "k_dense": observed["k_dense"].to_numpy(),
             "k_sparse": observed["k_sparse"].to_numpy(),
             "n_significant": observed["n_significant"].to_numpy(),
+            "n_increase": observed["n_increase"].to_numpy(),
+            "n_decrease": observed["n_decrease"].to_numpy(),
             "aa_mean": chance.mean() if len(chance) else np.nan,
             "aa_high": np.percentile(chance, 95) if len(chance) else np.nan,
         }
     )
-    table["p_value"] = [empirical_p(n, chance, "greater") for n in table["n_significant"]]
+    permuted = []
+    for t, n in zip(table["sparsity"], table["n_significant"], strict=True):
+        null = chance
+        if class_permutations is not None and len(class_permutations):
+            null = class_permutations.loc[class_permutations["sparsity"] == t, "n_significant"].to_numpy(dtype=float)
+        permuted.append((null.mean() if len(null) else np.nan, empirical_p(n, null, "greater")))
+    table["permuted_mean"] = [m for m, _ in permuted]
+    table["p_value"] = [p for _, p in permuted]
     table["p_holm"] = holm(table["p_value"].to_numpy())
     return table
 
 
-def class_equivalence(class_tests: pd.DataFrame, margin: float = CLASS_MARGIN) -> pd.DataFrame:
+def class_equivalence(class_tests: pd.DataFrame, margin: float) -> pd.DataFrame:
     """Per sparsity: the largest two-one-sided-tests p-value over classes that the normalized recall
     difference lies within +-margin (all classes equivalent when it is <= alpha)."""
     tests = class_tests[class_tests["correction"] == "none"]
@@ -73,69 +88,122 @@ def class_equivalence(class_tests: pd.DataFrame, margin: float = CLASS_MARGIN) -
     return pd.DataFrame(rows)
 
 
+def _sizes(levels: pd.DataFrame) -> str:
+    return f"K = {int(levels['k_dense'].iloc[0])} dense vs {int(levels['k_sparse'].iloc[0])} sparse per level"
+
+
 def class_finding(
-    class_summary: pd.DataFrame, class_tests: pd.DataFrame, aa_calibration: pd.DataFrame, alpha: float = 0.05
+    class_summary: pd.DataFrame,
+    class_tests: pd.DataFrame,
+    aa_calibration: pd.DataFrame,
+    alpha: float = 0.05,
+    class_permutations: pd.DataFrame | None = None,
+    margin_scale: float = 1.0,
 ) -> Verdict:
-    """Claim 1. Reproduced when, at some level, more classes are significant than in the dense-vs-dense
-    splits (Holm over levels); not reproduced when every class at every level is shown equivalent within
-    ``CLASS_MARGIN``; inconclusive otherwise."""
-    if aa_calibration.empty or class_summary.empty:
-        return Verdict("1", CLAIMS["1"], INCONCLUSIVE, "too few dense models for the dense-vs-dense calibration")
-    levels = class_level_table(class_summary, aa_calibration)
+    """Claim 1. Reproduced when, at some level, more classes are significant than when the reference and
+    the level's models are exchangeable (permutations, Holm over levels); not reproduced when every class
+    at every level is shown equivalent within ``class_margin``; inconclusive otherwise."""
+    if class_summary.empty or (aa_calibration.empty and (class_permutations is None or class_permutations.empty)):
+        return Verdict("1", CLAIMS["1"], INCONCLUSIVE, "too few models for a null distribution of the class counts")
+    levels = class_level_table(class_summary, aa_calibration, class_permutations)
     hit = levels[levels["p_holm"] <= alpha]
-    equivalence = class_equivalence(class_tests)
-    sizes = f"K = {int(levels['k_dense'].iloc[0])} dense vs {int(levels['k_sparse'].iloc[0])} sparse per level"
+    margin = class_margin(aa_calibration, margin_scale)
     best = levels.loc[levels["p_holm"].idxmin()]
     text = (
         f"{int(best['n_significant'])} significant classes at {format_percent(best['sparsity'])} against "
-        f"{best['aa_mean']:.2f} on average between two dense groups (Holm-adjusted p = {best['p_holm']:.3g}); "
-        f"levels above chance: {levels_text(hit['sparsity'])}"
+        f"{best['permuted_mean']:.2f} on average with the models re-split at random (Holm-adjusted p = "
+        f"{best['p_holm']:.3g}; two dense groups: {best['aa_mean']:.2f}); levels above chance: "
+        f"{levels_text(hit['sparsity'])}"
     )
     if len(hit):
-        return Verdict("1", CLAIMS["1"], REPRODUCED, text, sizes, levels_text(hit["sparsity"]))
+        return Verdict("1", CLAIMS["1"], REPRODUCED, text, _sizes(levels), levels_text(hit["sparsity"]))
+    equivalence = class_equivalence(class_tests, margin) if np.isfinite(margin) else pd.DataFrame()
     if len(equivalence) and (equivalence["p_equivalent"] <= alpha).all():
-        text += f"; every class within +-{100 * CLASS_MARGIN:.2f} points at every level (equivalence test)"
-        return Verdict("1", CLAIMS["1"], NOT_REPRODUCED, text, sizes, "all levels")
-    return Verdict("1", CLAIMS["1"], INCONCLUSIVE, text, sizes, "all levels")
+        text += f"; every class within +-{100 * margin:.2f} points at every level (equivalence test)"
+        return Verdict("1", CLAIMS["1"], NOT_REPRODUCED, text, _sizes(levels), "all levels")
+    return Verdict("1", CLAIMS["1"], INCONCLUSIVE, text, _sizes(levels), "all levels")
+
+
+def impact_beyond_noise(class_tests: pd.DataFrame) -> pd.DataFrame:
+    """Per class (rows) and sparsity (columns), d^2 - se^2: the squared normalized recall difference less the
+    squared standard error of its estimate, an unbiased estimate of the squared true class effect (near 0
+    with no effect, however noisy the sparse models are). Its mean over classes is the level's impact."""
+    tests = class_tests[class_tests["correction"] == "none"]
+    values = tests["normalized_recall_difference"] ** 2 - tests["standard_error"] ** 2
+    return tests.assign(value=values).pivot(index="class", columns="sparsity", values="value").sort_index(axis=1)
+
+
+TREND_PERMUTATIONS = 4000
+"""Within-class permutations of the levels behind claim 1t's p-value (its smallest is 1 / 4001)."""
+
+
+def within_class_trend_p(impact: pd.DataFrame, seed: int = 0) -> tuple[float, float]:
+    """One-sided p-values (growth, decline) of sum over classes and levels of (t - mean t) times ``impact``
+    (``impact_beyond_noise``), against the same sum with each class's levels shuffled on its own
+    (``TREND_PERMUTATIONS`` times): with no effect a class's estimates are exchangeable over the levels, and
+    shuffling class by class uses every class's evidence rather than one mean per level."""
+    values = impact.to_numpy(dtype=float)
+    if values.shape[1] < 3 or np.isnan(values).any():
+        return float("nan"), float("nan")
+    weights = impact.columns.to_numpy(dtype=float) - impact.columns.to_numpy(dtype=float).mean()
+    observed = float((values @ weights).sum())
+    rng = np.random.default_rng(seed)
+    orders = rng.permuted(np.broadcast_to(np.arange(values.shape[1]), (TREND_PERMUTATIONS, *values.shape)), axis=2)
+    null = (np.take_along_axis(np.broadcast_to(values, orders.shape), orders, axis=2) @ weights).sum(axis=1)
+    tolerance = 1e-12 * max(1.0, abs(observed))
+    return empirical_p(observed - tolerance, null, "greater"), empirical_p(observed + tolerance, null, "less")
 
 
 def class_trend(class_tests: pd.DataFrame, class_levels: pd.DataFrame, alpha: float = 0.05) -> Verdict:
-    """Claim 1t: the mean absolute normalized recall difference over classes grows with sparsity (and
-    the most sparse level has more significant classes than chance; see ``trend_verdict``)."""
-    tests = class_tests[class_tests["correction"] == "none"]
-    per_level = tests.groupby("sparsity")["normalized_recall_difference"].apply(lambda d: d.abs().mean())
+    """Claim 1t: the class-level impact beyond noise (``impact_beyond_noise``) grows with sparsity, by
+    ``within_class_trend_p``, and the most sparse level has more significant classes than chance (see
+    ``trend_verdict``). A plain mean |difference| would grow with the sparse models' noise alone."""
+    impact = impact_beyond_noise(class_tests)
     top_p = float(class_levels.loc[class_levels["sparsity"].idxmax(), "p_holm"]) if len(class_levels) else np.nan
-    sizes = (
-        f"K = {int(class_levels['k_dense'].iloc[0])} dense vs {int(class_levels['k_sparse'].iloc[0])} sparse per level"
-        if len(class_levels)
-        else ""
-    )
+    sizes = _sizes(class_levels) if len(class_levels) else ""
+    up, down = within_class_trend_p(impact)
     return trend_verdict(
-        "1t", per_level.index.to_numpy(), per_level.to_numpy(), "mean |normalized difference|", alpha, top_p, sizes
+        "1t",
+        impact.columns.to_numpy(),
+        impact.mean(axis=0).to_numpy(),
+        "mean over classes of d^2 - se^2 (class effects beyond noise)",
+        alpha,
+        top_p,
+        sizes,
+        p=(up, down, f"over {TREND_PERMUTATIONS} shuffles of the levels within each class"),
     )
 
 
-def rise_vs_fall(class_summary: pd.DataFrame, aa_calibration: pd.DataFrame, alpha: float = 0.05) -> Verdict:
-    """Claim 1r, as the paper's Table 1 counts it: at the highest sparsity, more of the significant classes
-    rise than fall (uncorrected test). The surplus (increases minus decreases) is judged against the same
-    surplus in the dense-vs-dense splits; not reproduced when significantly more fall."""
-    observed = class_summary[class_summary["correction"] == "none"]
-    chance = aa_calibration[aa_calibration["correction"] == "none"]
-    if observed.empty or chance.empty or "n_increase" not in chance:
-        return Verdict("1r", CLAIMS["1r"], INCONCLUSIVE, "no class tests or no dense-vs-dense calibration")
-    top = observed.loc[observed["sparsity"].idxmax()]
-    surplus = int(top["n_increase"]) - int(top["n_decrease"])
-    null = (2 * chance["n_increase"] - chance["n_significant"]).to_numpy(dtype=float)
-    p_up, p_down = empirical_p(surplus, null, "greater"), empirical_p(surplus, null, "less")
-    text = (
-        f"{int(top['n_increase'])} significant classes rise and {int(top['n_decrease'])} fall at "
-        f"{format_percent(top['sparsity'])}; against the dense-vs-dense splits p = {p_up:.3g} for more rising, "
-        f"{p_down:.3g} for more falling"
+def rise_vs_fall(class_levels: pd.DataFrame, alpha: float = 0.05) -> Verdict:
+    """Claim 1r, a direction: at the levels where claim 1 holds, more of the significant classes rise than
+    fall. A sign test conditional on the significant classes (binomial, one-sided, Holm over those levels):
+    with no direction, a significant class is as likely to rise as to fall, however many are significant.
+    Not testable with fewer than ``SIGN_TEST_MIN`` significant classes (its p-value cannot reach 0.05)."""
+    if class_levels.empty:
+        return Verdict("1r", CLAIMS["1r"], INCONCLUSIVE, "no class tests")
+    affected = class_levels[class_levels["p_holm"] <= alpha]
+    if affected.empty:
+        return Verdict("1r", CLAIMS["1r"], NOT_TESTABLE, "no level has more significant classes than chance (claim 1)")
+    rises, falls = affected["n_increase"].to_numpy(int), affected["n_decrease"].to_numpy(int)
+    if (rises + falls).max() < SIGN_TEST_MIN:
+        return Verdict(
+            "1r",
+            CLAIMS["1r"],
+            NOT_TESTABLE,
+            f"at most {(rises + falls).max()} significant classes at a level; a sign test needs {SIGN_TEST_MIN} "
+            "to reach 0.05",
+            _sizes(class_levels),
+        )
+    up = holm([scipy_stats.binomtest(r, r + f, 0.5, "greater").pvalue for r, f in zip(rises, falls, strict=True)])
+    down = holm([scipy_stats.binomtest(r, r + f, 0.5, "less").pvalue for r, f in zip(rises, falls, strict=True)])
+    shown = ", ".join(
+        f"{format_percent(t)}: {r} up, {f} down (p = {p:.2g})"
+        for t, r, f, p in zip(affected["sparsity"], rises, falls, up, strict=True)
     )
-    sizes = f"K = {int(top['k_dense'])} dense vs {int(top['k_sparse'])} sparse; {len(null)} splits"
-    rests = format_percent(top["sparsity"])
-    if surplus > 0 and p_up <= alpha:
-        return Verdict("1r", CLAIMS["1r"], REPRODUCED, text, sizes, rests)
-    if surplus < 0 and p_down <= alpha:
-        return Verdict("1r", CLAIMS["1r"], NOT_REPRODUCED, text, sizes, rests)
-    return Verdict("1r", CLAIMS["1r"], INCONCLUSIVE, text, sizes, rests)
+    text = f"significant classes rising and falling where claim 1 holds ({shown}); sign test, Holm over levels"
+    rests = levels_text(affected["sparsity"])
+    if (up <= alpha).any():
+        return Verdict("1r", CLAIMS["1r"], REPRODUCED, text, _sizes(class_levels), rests)
+    if (down <= alpha).any():
+        return Verdict("1r", CLAIMS["1r"], NOT_REPRODUCED, text, _sizes(class_levels), rests)
+    return Verdict("1r", CLAIMS["1r"], INCONCLUSIVE, text, _sizes(class_levels), rests)
