@@ -129,6 +129,9 @@ def test_impact_beyond_noise_takes_the_sampling_noise_out():
     assert impact.loc[0, 0.5] == pytest.approx(0.01**2 - 0.01**2)
     assert impact.loc[1, 0.9] == pytest.approx(0.03**2 - 0.02**2)
     assert impact.loc[2, 0.9] == pytest.approx(-(0.02**2))
+    # standardized by its spread with no effect, sqrt(2) se^2, so that noisier levels do not spread wider
+    standardized = verdicts.impact_beyond_noise(tests, standardized=True)
+    assert standardized.loc[1, 0.9] == pytest.approx((0.03**2 - 0.02**2) / (np.sqrt(2) * 0.02**2))
 
 
 def test_within_class_trend_finds_growth_and_not_noise():

@@ -12,7 +12,7 @@ from pruning_impact.verdicts.calibration import Scenario
 from pruning_impact.verdicts.claims import REPRODUCED
 
 FAST = AnalysisOptions(repeats=20, permutations=50, random_samples=5)
-FINE = dataclasses.replace(FAST, repeats=200)  # enough dense splits for a class count's p-value to pass Holm
+FINE = dataclasses.replace(FAST, repeats=200, permutations=200)  # enough re-splits for a p-value to pass Holm
 SMALL = {"k": 4, "k_dense": 12, "n": 400}
 SMALL_FIT = dataclasses.replace(calibration.DEFAULT_FIT, **SMALL)
 SPLIT = DenseSplit(SMALL["k_dense"], SMALL["k"])

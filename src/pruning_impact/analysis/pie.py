@@ -279,7 +279,7 @@ def pie_hardness(pie_masks: Mapping[float, np.ndarray], groups: Mapping[float, M
                     "top1_pie": float(hits[mask].mean()) if n_pie else np.nan,
                     "top1_non_pie": float(hits[~mask].mean()) if n_pie < n else np.nan,
                     "top1_all": float(hits.mean()),
-                    "random_se": spread * np.sqrt((n - n_pie) / max(n - 1, 1) / n_pie) if n_pie else np.nan,
+                    "random_se": spread * np.sqrt((n - n_pie) / (n * n_pie)) if n_pie else np.nan,
                     "hard_pie": hard_pie,
                     "hard_all": hard_all,
                     "p_harder": float(scipy_stats.hypergeom.sf(hard_pie - 1, n, hard_all, n_pie)) if n_pie else np.nan,

@@ -73,6 +73,7 @@ TABLES = (
     "pie_hardness",
     "pie_margins",
     "pie_sparse_floor",
+    "pie_half_floor",
     "shift_comparison",
     "examples",
 )
@@ -130,9 +131,9 @@ def analyze(population: Population, options: AnalysisOptions | None = None) -> d
         )
     tables["class_permutations"] = pd.concat(
         [
-            class_permutations(reference, p, labels, num_classes, repeats, [seed, index], alpha, shift).assign(
-                sparsity=s
-            )
+            class_permutations(
+                reference, p, labels, num_classes, options.permutations, [seed, index], alpha, shift
+            ).assign(sparsity=s)
             for index, (s, p) in enumerate(sparse.items())
         ]
         or [pd.DataFrame(columns=["repeat", "n_significant", "n_increase", "n_decrease", "sparsity"])],
@@ -191,7 +192,8 @@ def _pie_hardness_tables(population: Population, masks, dense_modes, repeats: in
     """Claim 2's tables: PIE_t scored by held-out dense models and by the sparse models of the other levels
     (``pie_hardness``); PIE_t's profile of defining vote margins scored by the held-out dense models
     (``pie_margins``), and the same for sparse-vs-sparse disagreement sets, halves of each sparse level
-    (``pie_sparse_floor``), for the margin-matched comparison of claim 2s."""
+    (``pie_sparse_floor``), and for dense-vs-dense sets of the halves' size (``pie_half_floor``), for the
+    margin-matched comparison of claim 2s."""
     labels, held_out, sparse = population.labels, population.held_out_dense, population.sparse_levels
     groups = {}
     for t in sparse:
@@ -204,7 +206,8 @@ def _pie_hardness_tables(population: Population, masks, dense_modes, repeats: in
     empty_margins = pd.DataFrame(columns=[*profile, "sparsity", "n_pie"])
     empty_floor = pd.DataFrame(columns=["repeat", "half_size", "n_pie", "held_out_top1", *profile, "sparsity"])
     if not len(held_out):
-        return {**tables, "pie_margins": empty_margins, "pie_sparse_floor": empty_floor}
+        empty_half = empty_floor.drop(columns="sparsity")
+        return {**tables, "pie_margins": empty_margins, "pie_sparse_floor": empty_floor, "pie_half_floor": empty_half}
     hits = (held_out == labels).mean(axis=0)
     share = (population.dense_reference == dense_modes).mean(axis=0)
     tables["pie_margins"] = pd.concat(
@@ -220,6 +223,16 @@ def _pie_hardness_tables(population: Population, masks, dense_modes, repeats: in
         if len(population.top1[t]) >= 2
     ]
     tables["pie_sparse_floor"] = pd.concat(floors, ignore_index=True) if floors else empty_floor
+    # dense-vs-dense sets at the halves' size: their margin-matched rates are the halves' yardstick
+    halves = sorted({len(population.top1[t]) // 2 for t in sparse if len(population.top1[t]) >= 2})
+    half_floors = [
+        pie_noise_floor(population.floor_pool, half, repeats, [seed, len(sparse), half], held_out, labels)
+        for half in halves
+        if 2 * half <= len(population.floor_pool)
+    ]
+    tables["pie_half_floor"] = (
+        pd.concat(half_floors, ignore_index=True) if half_floors else empty_floor.drop(columns="sparsity")
+    )
     return tables
 
 

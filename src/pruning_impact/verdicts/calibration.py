@@ -650,13 +650,19 @@ def calibrate(
 
 def targets(rates: pd.DataFrame) -> pd.DataFrame:
     """The rates held to a target: each claim's "reproduced" rate under each of its nulls (``nulls_of``, target
-    <= 0.05) and under its planted scenario (``PLANTED``, target >= 0.8), where its rule judged it in at least
-    half the simulations; columns claim, scenario, kind, reproduced."""
+    <= 0.05; however often the rule could not judge, since a false "reproduced" counts whenever it comes) and
+    under its planted scenario (``PLANTED``, target >= 0.8; where its rule judged it in at least half the
+    simulations); columns claim, scenario, kind, reproduced."""
     rows = [(claim, s, "null") for claim in rates["claim"].unique() for s in nulls_of(claim)]
     rows += [(claim, s, "planted") for claim, s in PLANTED.items()]
     wanted = pd.DataFrame(rows, columns=["claim", "scenario", "kind"])
-    judged = rates[rates[list(UNTESTED)].sum(axis=1) < 0.5]
-    return wanted.merge(judged[["claim", "scenario", claims.REPRODUCED]], on=["claim", "scenario"])
+    found = wanted.merge(
+        rates.assign(judged=rates[list(UNTESTED)].sum(axis=1) < 0.5)[
+            ["claim", "scenario", "judged", claims.REPRODUCED]
+        ],
+        on=["claim", "scenario"],
+    )
+    return found[(found["kind"] == "null") | found["judged"]].drop(columns="judged").reset_index(drop=True)
 
 
 def not_counted(rates: pd.DataFrame) -> dict[str, str]:
@@ -664,10 +670,11 @@ def not_counted(rates: pd.DataFrame) -> dict[str, str]:
     reason: "not testable here" at these sizes, or "not evaluated") and those no scenario plants."""
     held = targets(rates)
     planted = set(held.loc[held["kind"] == "planted", "claim"])
+    judged = set(rates.loc[rates[list(UNTESTED)].sum(axis=1) < 0.5, "claim"])
     reasons = rates[rates["reason"] != ""].groupby("claim", sort=False)["reason"].first()
     found = {}
     for claim in rates["claim"].unique():
-        if claim not in set(held["claim"]):
+        if claim not in judged:
             found[claim] = f"not judged: {reasons.get(claim, '')}"
         elif claim not in PLANTED:
             found[claim] = "no scenario plants it (its nulls count)"

@@ -124,12 +124,18 @@ def class_finding(
     return Verdict("1", CLAIMS["1"], INCONCLUSIVE, text, _sizes(levels), "all levels")
 
 
-def impact_beyond_noise(class_tests: pd.DataFrame) -> pd.DataFrame:
+def impact_beyond_noise(class_tests: pd.DataFrame, standardized: bool = False) -> pd.DataFrame:
     """Per class (rows) and sparsity (columns), d^2 - se^2: the squared normalized recall difference less the
     squared standard error of its estimate, an unbiased estimate of the squared true class effect (near 0
-    with no effect, however noisy the sparse models are). Its mean over classes is the level's impact."""
+    with no effect, however noisy the sparse models are). Its mean over classes is the level's impact.
+    ``standardized`` divides by sqrt(2) se^2, its spread with no effect, so that noisier levels do not
+    spread wider (0 where a class has no spread at all)."""
     tests = class_tests[class_tests["correction"] == "none"]
-    values = tests["normalized_recall_difference"] ** 2 - tests["standard_error"] ** 2
+    d, se = tests["normalized_recall_difference"].to_numpy(float), tests["standard_error"].to_numpy(float)
+    values = d**2 - se**2
+    if standardized:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(se > 0, values / (np.sqrt(2) * se**2), 0.0)
     return tests.assign(value=values).pivot(index="class", columns="sparsity", values="value").sort_index(axis=1)
 
 
@@ -139,9 +145,10 @@ TREND_PERMUTATIONS = 4000
 
 def within_class_trend_p(impact: pd.DataFrame, seed: int = 0) -> tuple[float, float]:
     """One-sided p-values (growth, decline) of sum over classes and levels of (t - mean t) times ``impact``
-    (``impact_beyond_noise``), against the same sum with each class's levels shuffled on its own
-    (``TREND_PERMUTATIONS`` times): with no effect a class's estimates are exchangeable over the levels, and
-    shuffling class by class uses every class's evidence rather than one mean per level."""
+    (``impact_beyond_noise``, standardized), against the same sum with each class's levels shuffled on its
+    own (``TREND_PERMUTATIONS`` times): with no effect a class's standardized estimates are exchangeable over
+    the levels however the noise grows, and shuffling class by class uses every class's evidence rather than
+    one mean per level."""
     values = impact.to_numpy(dtype=float)
     if values.shape[1] < 3 or np.isnan(values).any():
         return float("nan"), float("nan")
@@ -156,12 +163,12 @@ def within_class_trend_p(impact: pd.DataFrame, seed: int = 0) -> tuple[float, fl
 
 def class_trend(class_tests: pd.DataFrame, class_levels: pd.DataFrame, alpha: float = 0.05) -> Verdict:
     """Claim 1t: the class-level impact beyond noise (``impact_beyond_noise``) grows with sparsity, by
-    ``within_class_trend_p``, and the most sparse level has more significant classes than chance (see
+    ``within_class_trend_p`` on the standardized impact, and the most sparse level has more significant classes than chance (see
     ``trend_verdict``). A plain mean |difference| would grow with the sparse models' noise alone."""
     impact = impact_beyond_noise(class_tests)
     top_p = float(class_levels.loc[class_levels["sparsity"].idxmax(), "p_holm"]) if len(class_levels) else np.nan
     sizes = _sizes(class_levels) if len(class_levels) else ""
-    up, down = within_class_trend_p(impact)
+    up, down = within_class_trend_p(impact_beyond_noise(class_tests, standardized=True))
     return trend_verdict(
         "1t",
         impact.columns.to_numpy(),

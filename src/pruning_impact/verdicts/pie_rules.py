@@ -121,34 +121,51 @@ def _residuals(profile: pd.DataFrame, rates: np.ndarray) -> np.ndarray:
         return np.where(total > 0, (hits.sum(axis=1) - n @ rates) / total, np.nan)
 
 
+def _margin_rates(floor: pd.DataFrame) -> np.ndarray:
+    """Held-out top-1 per margin bin, pooled over the disagreement sets of ``floor`` (NaN for an empty bin)."""
+    n = floor[[f"n_{b}" for b in _BINS]].to_numpy(dtype=float).sum(axis=0)
+    hits = floor[[f"hits_{b}" for b in _BINS]].to_numpy(dtype=float).sum(axis=0)
+    return np.divide(hits, n, out=np.full(len(n), np.nan), where=n > 0)
+
+
 def pie_specific_table(
     margins: pd.DataFrame,
     noise_floor: pd.DataFrame,
     permutations: pd.DataFrame,
     sparse_floor: pd.DataFrame,
     margin_scale: float = 1.0,
+    half_floor: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per sparsity, claim 2s's evidence: PIE_t's held-out dense top-1 less what chance disagreement sets score
     at the same defining vote margins (``MARGIN_BINS``; rates pooled over the dense-vs-dense sets), against
     the same residual of every chance set: dense-vs-dense splits, the level's permuted re-splits (dense and
-    sparse models mixed) and sparse-vs-sparse halves, so neither side of the comparison is favoured.
-    Equivalence margin: ``SPECIFIC_MARGIN_SDS`` standard deviations of the dense-vs-dense residual."""
+    sparse models mixed) and sparse-vs-sparse halves, so neither side of the comparison is favoured. A set
+    is matched against chance sets defined by groups of its own size: the halves against the dense-vs-dense
+    sets of ``half_floor`` (without them the halves are left out). Equivalence margin:
+    ``SPECIFIC_MARGIN_SDS`` standard deviations of the dense-vs-dense residual."""
     if margins.empty or "n_0" not in noise_floor:
         return pd.DataFrame()
-    n = noise_floor[[f"n_{b}" for b in _BINS]].to_numpy(dtype=float).sum(axis=0)
-    hits = noise_floor[[f"hits_{b}" for b in _BINS]].to_numpy(dtype=float).sum(axis=0)
-    rates = np.divide(hits, n, out=np.full(len(n), np.nan), where=n > 0)
+    rates = _margin_rates(noise_floor)
     if np.isnan(rates).any():
         return pd.DataFrame()
     floor = _residuals(noise_floor, rates)
     margin = margin_scale * SPECIFIC_MARGIN_SDS * float(np.nanstd(floor, ddof=1))
+    half_rates = {}
+    if half_floor is not None and len(half_floor) and "n_0" in half_floor:
+        for half, rows in half_floor.groupby("half_size"):
+            if not np.isnan(found := _margin_rates(rows)).any():
+                half_rates[half] = found
     rows = []
     for row in margins.sort_values("sparsity").itertuples():
         t = row.sparsity
         parts = [floor]
-        for table in (permutations, sparse_floor):
-            if len(table) and "n_0" in table:
-                parts.append(_residuals(table[table["sparsity"] == t], rates))
+        if len(permutations) and "n_0" in permutations:
+            parts.append(_residuals(permutations[permutations["sparsity"] == t], rates))
+        if len(sparse_floor) and "n_0" in sparse_floor:
+            halves = sparse_floor[sparse_floor["sparsity"] == t]
+            for half, part in halves.groupby("half_size"):
+                if half in half_rates:
+                    parts.append(_residuals(part, half_rates[half]))
         null = _distinct_enough(np.concatenate(parts))
         x = float(_residuals(margins[margins["sparsity"] == t], rates)[0])
         rows.append(
@@ -334,4 +351,5 @@ def pie_specific_levels(tables: dict[str, pd.DataFrame], margin_scale: float = 1
         tables["pie_permutations"],
         tables["pie_sparse_floor"],
         margin_scale,
+        tables.get("pie_half_floor"),
     )

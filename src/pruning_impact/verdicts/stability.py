@@ -7,8 +7,9 @@ would. The resamples are drawn *without* replacement, ``SUBSAMPLE`` of each grou
 bootstrap): drawn with replacement, a model and its copies would enter the t-tests and the permutation
 nulls as independent models, which makes groups look more different than they are (on the default
 population, claim 2l was "inconclusive" on the data and "reproduced" in all of 50 resamples with
-replacement). Subsamples are smaller than the population, so a verdict that needs all its models to be
-reached reads as less stable than it is: the share is a conservative measure for "reproduced". the analysis verdicts from the whole analysis of each resampled
+replacement). A subsample shares most of its models with the population, so the share measures how much
+a verdict depends on a fifth of the models, not how often a new population would repeat it: it is
+optimistic for a verdict far from its threshold and pessimistic near it (smaller groups, less power). the analysis verdicts from the whole analysis of each resampled
 population, the robustness verdicts from resampled per-model robustness tables (``resample_robustness``).
 Models keep their roles: the dense reference, the rest of the floor pool and the held-out dense models
 are resampled each within itself, so no model changes what it is used for. A verdict whose share is
