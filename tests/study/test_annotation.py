@@ -310,6 +310,12 @@ def test_the_command_line_exports_and_imports(smoke_population, tmp_path, capsys
     assert "smoke" in capsys.readouterr().err
 
 
+def status_becomes(browser: Browser, text: str) -> bool:
+    """True once the sheet's status line reads ``text`` (the page updates it after loading and typing); a
+    status that never does fails with the browser's message after the deadline, which only bounds a hang."""
+    return bool(browser.wait_for(f"document.getElementById('status').textContent === {json.dumps(text)}", 30))
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium (make test installs it)")
 def test_a_reader_fills_the_sheet_in_chromium_downloads_and_imports(smoke_population, tmp_path):
@@ -329,17 +335,19 @@ def test_a_reader_fills_the_sheet_in_chromium_downloads_and_imports(smoke_popula
                 value = (item + number) % 2
                 browser.click(f'input[name="q-{item}-{question}"][value="{value}"]')
                 clicked[item, question] = value
-        assert browser.evaluate("document.getElementById('status').textContent") == "21 of 24 answers given"
-        browser.open(sheet.page.as_uri(), loaded)  # a reload keeps the progress
-        assert browser.evaluate("document.getElementById('status').textContent") == "21 of 24 answers given"
+        assert status_becomes(browser, "21 of 24 answers given")
+        # a reload keeps the progress: the old page is marked, so the check waits for the new one to restore it
+        browser.evaluate("window.beforeReload = true")
+        browser.open(sheet.page.as_uri(), f"!window.beforeReload && {loaded}")
+        assert status_becomes(browser, "21 of 24 answers given")
         # someone else on this browser starts afresh, and the first reader's answers come back with the name
         browser.evaluate("document.getElementById('annotator').value = ''")
         browser.type("#annotator", "ben")
-        assert browser.evaluate("document.getElementById('status').textContent") == "0 of 24 answers given"
+        assert status_becomes(browser, "0 of 24 answers given")
         assert "O'Neil" in browser.evaluate("document.getElementById('others').textContent")
         browser.evaluate("document.getElementById('annotator').value = ''")
         browser.type("#annotator", 'O\'Neil, "Jo"')
-        assert browser.evaluate("document.getElementById('status').textContent") == "21 of 24 answers given"
+        assert status_becomes(browser, "21 of 24 answers given")
         browser.click("#download")
         partial = wait_for_download(downloads)
         with pytest.raises(AnnotationError, match="leaves 3 answer\\(s\\) empty \\(item 4: typical"):
