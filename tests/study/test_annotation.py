@@ -4,13 +4,14 @@ refusing what does not fit, and the statistics (kappa, Fisher, Wilson) against h
 import json
 import math
 import re
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pruning_impact.analysis.predictions import load_population
-from pruning_impact.book.headless import Browser, chromium, wait_for_download
+from pruning_impact.book.headless import Browser, BrowserError, chromium, wait_for_download
 from pruning_impact.cli import main
 from pruning_impact.foundations.errors import AnnotationError
 from pruning_impact.foundations.profiles import resolve_settings
@@ -313,7 +314,26 @@ def test_the_command_line_exports_and_imports(smoke_population, tmp_path, capsys
 def status_becomes(browser: Browser, text: str) -> bool:
     """True once the sheet's status line reads ``text`` (the page updates it after loading and typing); a
     status that never does fails with the browser's message after the deadline, which only bounds a hang."""
-    return bool(browser.wait_for(f"document.getElementById('status').textContent === {json.dumps(text)}", 30))
+    status = "document.getElementById('status').textContent"
+    try:
+        return bool(browser.wait_for(f"{status} === {json.dumps(text)}", 30))
+    except BrowserError:
+        raise AssertionError(f"the status reads {browser.evaluate(status)!r}, not {text!r}") from None
+
+
+def reloaded_shows(browser: Browser, url: str, loaded: str, text: str, timeout: float = 30) -> bool:
+    """True once a fresh load of ``url`` shows the status ``text``; each load waits for a new page (the old
+    one is marked), and the deadline only bounds a hang."""
+    status = "document.getElementById('status').textContent"
+    deadline = time.monotonic() + timeout
+    while True:
+        browser.evaluate("window.beforeReload = true")
+        browser.open(url, f"!window.beforeReload && {loaded}")
+        shown = browser.evaluate(status)
+        if shown == text:
+            return True
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after reloading for {timeout} s the status reads {shown!r}, not {text!r}")
 
 
 @pytest.mark.browser
@@ -336,10 +356,9 @@ def test_a_reader_fills_the_sheet_in_chromium_downloads_and_imports(smoke_popula
                 browser.click(f'input[name="q-{item}-{question}"][value="{value}"]')
                 clicked[item, question] = value
         assert status_becomes(browser, "21 of 24 answers given")
-        # a reload keeps the progress: the old page is marked, so the check waits for the new one to restore it
-        browser.evaluate("window.beforeReload = true")
-        browser.open(sheet.page.as_uri(), f"!window.beforeReload && {loaded}")
-        assert status_becomes(browser, "21 of 24 answers given")
+        # a reload keeps the progress (once the browser has stored it: a reload milliseconds after the last
+        # click can come first, so the page is reloaded until it shows the progress, within a deadline)
+        assert reloaded_shows(browser, sheet.page.as_uri(), loaded, "21 of 24 answers given")
         # someone else on this browser starts afresh, and the first reader's answers come back with the name
         browser.evaluate("document.getElementById('annotator').value = ''")
         browser.type("#annotator", "ben")
