@@ -75,14 +75,10 @@ chapter.glue("num_classes", len(chapter.class_names))
 chapter.glue("n_claims", len(found))
 chapter.glue("n_reproduced", sum(v.verdict == verdicts.REPRODUCED for v in found))
 stable = stability.run_stability(chapter.results_dir, chapter.settings, chapter.analysis_options, robustness)
-unstable = stable[stable["same_share"] < stability.UNSTABLE]
 chapter.glue("stability_resamples", int(stable["resamples"].iloc[0]))
 chapter.glue("stability_subsample", 100 * stability.SUBSAMPLE)
 chapter.glue("unstable_threshold", 100 * stability.UNSTABLE)
-chapter.glue(
-    "unstable_claims",
-    ", ".join(f"{r.label} ({100 * r.same_share:.0f}%)" for r in unstable.itertuples()) or "none",
-)
+chapter.glue("unstable_claims", stability.unstable(stable))
 
 # %% [markdown]
 # ## Verdicts

@@ -117,6 +117,7 @@ def test_stability_table_counts_agreements_and_the_commonest_other_verdict():
     assert a["other_share"] == pytest.approx(1 / 3)
     assert b["same_share"] == 1.0 and pd.isna(b["other_verdict"]) and b["other_share"] == 0.0
     assert (table["resamples"] == 3).all()
+    assert stability.unstable(table) == "a (67%)"
 
 
 def test_a_huge_effect_is_stable_and_a_seed_repeats_the_table():

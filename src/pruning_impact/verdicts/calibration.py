@@ -700,8 +700,7 @@ def summary(rates: pd.DataFrame) -> dict:
 
 def rules_digest() -> str:
     """A hash of the code the error rates depend on (simulation, analysis, statistics, verdict rules)."""
-    rules = [f"pruning_impact.verdicts.{name}" for name in ("claims", "class_rules", "pie_rules", "robustness_rules")]
-    return source_digest(__name__, "pruning_impact.verdicts.judge", *rules, *ANALYSIS_CODE)[:16]
+    return source_digest(__name__, *judge.RULES_CODE, *ANALYSIS_CODE)[:16]
 
 
 def calibration_folder(

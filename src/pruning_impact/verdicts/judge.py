@@ -28,6 +28,17 @@ from pruning_impact.verdicts.robustness_rules import (
     noise_costliest,
 )
 
+RULES_CODE = (
+    "pruning_impact.verdicts.claims",
+    "pruning_impact.verdicts.class_rules",
+    "pruning_impact.verdicts.pie_rules",
+    "pruning_impact.verdicts.robustness_rules",
+    __name__,
+    "pruning_impact.verdicts.paper",
+    "pruning_impact.robustness.tables",
+)
+"""The modules every verdict is computed by: a cache of verdicts or of their error rates hashes them."""
+
 
 def class_levels(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """``class_level_table`` from the analysis tables."""

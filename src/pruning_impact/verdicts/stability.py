@@ -48,16 +48,6 @@ SUBSAMPLE = 0.8  # share of each group's models in a resample, drawn without rep
 RESAMPLES = 50  # resamples behind the book's stability column (a share's standard error is at most 0.07)
 STABILITY_DIR = "stability"  # in the analysis folder: one folder per (resamples, seed, robustness tables)
 COLUMNS = ["label", "verdict", "same_share", "resamples", "other_verdict", "other_share"]
-VERDICT_CODE = (
-    __name__,
-    "pruning_impact.verdicts.claims",
-    "pruning_impact.verdicts.class_rules",
-    "pruning_impact.verdicts.pie_rules",
-    "pruning_impact.verdicts.robustness_rules",
-    "pruning_impact.verdicts.judge",
-    "pruning_impact.verdicts.paper",
-    "pruning_impact.robustness.tables",
-)
 
 
 # ----------------------------------------------------------------------------- resampling
@@ -149,6 +139,13 @@ def _analysis_verdicts(population: Population, options: AnalysisOptions, job: tu
     return {v.label: v.verdict for v in judge.analysis_verdicts(tables, options.alpha)}
 
 
+def unstable(table: pd.DataFrame) -> str:
+    """The verdicts of a stability table repeated by fewer than ``UNSTABLE`` of the resamples, as the book
+    lists them ("none" when every verdict is stable)."""
+    rows = table[table["same_share"] < UNSTABLE]
+    return ", ".join(f"{r.label} ({100 * r.same_share:.0f}%)" for r in rows.itertuples()) or "none"
+
+
 def stability_table(full: dict[str, str], resampled: list[dict[str, str]]) -> pd.DataFrame:
     """One row per label of ``full`` (label -> verdict on the whole population): the share of ``resampled``
     verdicts that agree, and the most common other verdict with its share (None and 0 when there is none)."""
@@ -212,7 +209,7 @@ def tables_digest(tables: dict[str, pd.DataFrame] | None) -> str | None:
 
 def code_digest() -> str:
     """A hash of the code the verdicts depend on: the rules, this module and the analysis."""
-    return source_digest(*VERDICT_CODE, *ANALYSIS_CODE)[:16]
+    return source_digest(__name__, *judge.RULES_CODE, *ANALYSIS_CODE)[:16]
 
 
 def stability_folder(
