@@ -69,9 +69,10 @@ pdf: setup
 	  $(BIN)/jupyter-book build . --builder pdflatex && echo "The PDF is in _build/latex/"; \
 	fi
 
-# The linter, the formatter and the layers' import contracts (all configured in pyproject.toml), then every test.
+# The linter, the formatter and the layers' import contracts (all configured in pyproject.toml), then every test in
+# two worker processes (the smoke book's tests share one, the Ray tests another; tests/conftest.py), the 15 slowest listed.
 test: setup $(VENV)/.installed-ray browser checks
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=15
 
 # The edit loop: the same checks, then the tests not marked slow, ray or browser (under two minutes on 2 cores).
 test-fast: setup checks

@@ -33,11 +33,17 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """A test that uses the smoke book is slow (the book is built for it, a minute or more on 2 cores)."""
+    """A test that uses the smoke book is slow (the book is built for it, a minute or more on 2 cores). With
+    parallel workers (``pytest -n``, ``--dist loadgroup``), the tests of the smoke book run in one worker, which
+    builds it once, and the Ray tests in one worker, which starts one cluster at a time."""
     for item in items:
         if "smoke_book" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("smoke-book"))
+        elif item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,27 @@ def run(script, *args):
     return done.stdout
 
 
-def test_analysis_scale_runs():
-    out = run("analysis_scale.py", "--k", "4", "--n", "300", "--classes", "10")
-    assert "K=4 x 6 levels, N=300, C=10: analysis" in out and "CPU:" in out
+@pytest.mark.parametrize("predictions", ["imagenet-like", "uniform"])
+def test_analysis_scale_runs_and_ends_with_its_figures(predictions):
+    import re
+
+    out = run("analysis_scale.py", "--predictions", predictions, "--k", "4", "--n", "300", "--classes", "10")
+    assert f"{predictions} predictions, K=4 x 5 sparse levels and 12 dense models, N=300, C=10" in out
+    assert "CPU:" in out and "permutations=1000" in out
+    assert re.fullmatch(r"seconds=\d+\.\d\d peak_mib=\d+", out.strip().splitlines()[-1])
+
+
+def test_gpu_check_falls_back_to_the_cpu_at_tiny_sizes():
+    out = run("gpu_check.py", "--tiny", "--device", "cpu", "--seconds", "0.2", "--group", "2")
+    assert "(cpu); data: synthetic" in out or "(cpu); data: CIFAR-10" in out
+    for line in (
+        "training single: ",
+        "training grouped x2: ",
+        "robustness: corrupting ",
+        "paper's CIFAR-10 population",
+    ):
+        assert line in out
+    assert "failed" not in out
 
 
 def test_train_one_runs():

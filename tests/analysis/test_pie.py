@@ -18,6 +18,7 @@ from pruning_impact.analysis.pie import (
     sample_exemplars,
     split_modes,
 )
+from pruning_impact.analysis.stats import disjoint_splits
 
 
 def test_modal_labels_by_hand_with_ties_to_the_largest_class():
@@ -83,20 +84,80 @@ def test_pie_evaluation_is_seeded():
     assert (a.loc[a["subset"] == "pie", "p_below_random"] > 0).all()
 
 
-def test_split_modes_equal_modal_labels_of_each_group():
+def _group_modes(modes, group: int, splits: int) -> np.ndarray:
+    """The [splits, N] modes of one group, from split_modes' fixed and varying parts."""
+    full = np.broadcast_to(modes.fixed, (splits, len(modes.fixed))).copy()
+    full[:, modes.varying] = modes.first if group == 0 else modes.second
+    return full
+
+
+@pytest.mark.parametrize("classes", [2, 4, 1000])
+def test_split_modes_equal_modal_labels_of_each_group(classes):
     rng = np.random.default_rng(5)
-    pool = rng.integers(0, 4, (10, 300)).astype(np.int16)
-    pool[:, :120] = 1  # unanimous examples take the shortcut
+    pool = rng.integers(0, classes, (10, 300))
+    pool[:, :120] = 1  # unanimous examples
+    pool[:7, 120:180] = 3  # a clear majority: the same modes in every split
     splits = [rng.permutation(10)[:8] for _ in range(6)]  # groups of 3 and 5; two models left out
-    a, b, share = split_modes(pool, 3, splits)
+    modes = split_modes(pool, 3, splits)
+    assert not np.isin(np.arange(120), modes.varying).any()
+    a, b = _group_modes(modes, 0, 6), _group_modes(modes, 1, 6)
     for row, order in enumerate(splits):
         np.testing.assert_array_equal(a[row], modal_labels(pool[order[:3]]))
         np.testing.assert_array_equal(b[row], modal_labels(pool[order[3:]]))
-        np.testing.assert_allclose(share[row], (pool[order[:3]] == a[row]).mean(axis=0), rtol=1e-6)
-    # the path for many classes (one group at a time) gives the same shares
-    many = pool.astype(np.int64) * 100
-    _, _, wide = split_modes(many, 3, splits)
-    np.testing.assert_allclose(wide, share, rtol=1e-6)
+        expected = (pool[order[:3]] == a[row]).mean(axis=0)[modes.varying]
+        np.testing.assert_allclose(modes.share[row], expected, rtol=1e-6)
+
+
+def test_split_modes_keep_the_tie_rule_on_many_small_random_pools():
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        m, n = int(rng.integers(2, 13)), int(rng.integers(1, 30))
+        pool = rng.integers(0, int(rng.choice([2, 3, 10, 1000])), (m, n)) * int(rng.choice([1, 7]))
+        first = int(rng.integers(1, m))
+        splits = [rng.permutation(m) for _ in range(4)]
+        modes = split_modes(pool, first, splits)
+        a, b = _group_modes(modes, 0, 4), _group_modes(modes, 1, 4)
+        for row, order in enumerate(splits):
+            np.testing.assert_array_equal(a[row], modal_labels(pool[order[:first]]))
+            np.testing.assert_array_equal(b[row], modal_labels(pool[order[first:]]))
+
+
+def test_split_modes_say_what_is_wrong():
+    with pytest.raises(ValueError, match="integer class indices"):
+        split_modes(np.zeros((4, 3)), 2, [np.arange(4)])
+    with pytest.raises(ValueError, match="both groups need a model"):
+        split_modes(np.zeros((4, 3), int), 4, [np.arange(4)])
+
+
+def test_permutation_tables_equal_a_split_by_split_count():
+    """The counts and held-out scores of the permutation and noise-floor tables are those of each split's
+    groups counted one at a time by modal_labels (the definition), with many classes and with few."""
+    rng = np.random.default_rng(8)
+    for classes in (5, 1000):
+        labels = rng.integers(0, classes, 500)
+        hard = rng.random(500) < 0.3
+        models = np.where(rng.random((14, 500)) < np.where(hard, 0.4, 0.9), labels, rng.integers(0, classes, (14, 500)))
+        reference, sparse, scorers = models[:4], models[4:8], models[8:]
+        hits = (scorers == labels).mean(axis=0)
+        null = permutation_floor(reference, sparse, repeats=7, seed=2, scorers=scorers, labels=labels)
+        pool = np.concatenate([reference, sparse])
+        generator = np.random.default_rng(2)
+        for row, order in enumerate(generator.permutation(8) for _ in range(7)):
+            mask = modal_labels(pool[order[:4]]) != modal_labels(pool[order[4:]])
+            assert null["n_pie"][row] == mask.sum()
+            assert null["held_out_top1"][row] == pytest.approx(hits[mask].mean())
+        low, high = models[4:6], models[6:8]
+        difference = permuted_hardness_difference(reference, low, high, scorers, labels, repeats=6, seed=3)
+        dense_modes, pooled, generator = modal_labels(reference), models[4:8], np.random.default_rng(3)
+        for row, order in enumerate(generator.permutation(4) for _ in range(6)):
+            a = modal_labels(pooled[order[:2]]) != dense_modes
+            b = modal_labels(pooled[order[2:]]) != dense_modes
+            assert difference[row] == pytest.approx(hits[a].mean() - hits[b].mean())
+        floor = pie_noise_floor(models[:8], 3, repeats=5, seed=4, scorers=scorers, labels=labels)
+        for row, (x, y) in enumerate(disjoint_splits(8, 3, 5, 4)):
+            mask = modal_labels(models[:8][x]) != modal_labels(models[:8][y])
+            assert floor["n_pie"][row] == mask.sum() and floor["pie_fraction"][row] == mask.mean()
+            assert floor["held_out_top1"][row] == pytest.approx(hits[mask].mean())
 
 
 def test_margin_profile_counts_and_scores_each_bin():

@@ -97,21 +97,25 @@ def pie_noise_floor(dense, half_size: int, repeats: int = 20, seed: int = 0, sco
         hits = (scorers == labels).mean(axis=0)  # [N]: mean over the scorers
     splits = disjoint_splits(len(dense), half_size, repeats, seed)
     # each split as an order of the models in both groups, so that split_modes counts them together
-    modes_a, modes_b, share = split_modes(dense, half_size, [np.concatenate([a, b]) for a, b in splits])
-    masks = modes_a != modes_b
-    rows = []
-    for repeat, mask in enumerate(masks):
-        rows.append(
-            {
-                "repeat": repeat,
-                "half_size": half_size,
-                "n_pie": int(mask.sum()),
-                "pie_fraction": float(mask.mean()),
-                "held_out_top1": float(hits[mask].mean()) if hits is not None and mask.any() else np.nan,
-            }
-        )
-    table = pd.DataFrame(rows)
-    return pd.concat([table, margin_profile(masks, share, hits)], axis=1) if hits is not None else table
+    modes = split_modes(dense, half_size, [np.concatenate([a, b]) for a, b in splits])
+    table = _disagreement_table(modes, hits)
+    table.insert(1, "half_size", half_size)
+    table.insert(3, "pie_fraction", table["n_pie"] / dense.shape[1])
+    return table
+
+
+def _disagreement_table(modes: SplitModes, hits) -> pd.DataFrame:
+    """Per split, the images where its groups' modes differ: ``n_pie``, their mean of ``hits`` [N] (the
+    scorers' mean top-1; NaN without scorers or images) and their profile of vote margins."""
+    masks = modes.disagree()  # [splits, V]; no other image can be in a disagreement set
+    n_pie = masks.sum(axis=1)
+    table = pd.DataFrame({"repeat": np.arange(len(masks)), "n_pie": n_pie.astype(int)})
+    if hits is None:
+        return table.assign(held_out_top1=np.nan)
+    hits = np.asarray(hits, dtype=np.float64)[modes.varying]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["held_out_top1"] = np.where(n_pie > 0, masks @ hits / n_pie, np.nan)
+    return pd.concat([table, margin_profile(masks, modes.share, hits)], axis=1)
 
 
 MARGIN_BINS = (0.55, 0.75)
@@ -143,47 +147,113 @@ def margin_profile(masks, shares, hits) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def split_modes(pool, first: int, splits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _relabel(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``block`` [M, n], its distinct labels in ascending order: the rank of every entry among
+    its column's distinct labels [M, n] and the label of each rank [n, M] (ranks past a column's number of
+    distinct labels hold 0). Ranks keep the labels' order, so the largest tied rank is the largest tied
+    label (``modal_labels``'s tie rule)."""
+    rows = np.ascontiguousarray(block.T)  # [n, M]: each image's labels contiguous, for the sort
+    order = np.argsort(rows, axis=1)
+    ordered = np.take_along_axis(rows, order, axis=1)
+    ranks_ordered = np.zeros(rows.shape, dtype=np.int64)
+    np.cumsum(ordered[:, 1:] != ordered[:, :-1], axis=1, out=ranks_ordered[:, 1:])
+    ranks = np.empty_like(ranks_ordered)
+    np.put_along_axis(ranks, order, ranks_ordered, axis=1)
+    label_of = np.zeros(rows.shape, dtype=np.int64)
+    np.put_along_axis(label_of, ranks_ordered, ordered, axis=1)
+    return ranks.T, label_of
+
+
+SPLIT_BLOCK = 8_000_000
+"""Entries of one block of vote counts in ``split_modes`` (splits x candidate labels x images; 32 MB)."""
+
+
+@dataclass(frozen=True)
+class SplitModes:
+    """The modal labels of both groups of many splits of a pool of models (``split_modes``). Only the
+    images whose modes some split can change are kept per split; on every other image both groups of
+    every split have the mode ``fixed``."""
+
+    fixed: np.ndarray
+    """[N]: the modes of both groups of every split, where no split can change them."""
+    varying: np.ndarray
+    """[V]: indices of the images whose modes can differ between splits (``fixed`` is unused there)."""
+    first: np.ndarray
+    """[splits, V]: the first group's modes on those images."""
+    second: np.ndarray
+    """[splits, V]: the second group's modes on those images."""
+    share: np.ndarray
+    """[splits, V]: the share of the first group's votes that its mode got there (its vote margin)."""
+
+    def disagree(self) -> np.ndarray:
+        """[splits, V]: where the two groups' modes differ (only varying images can)."""
+        return self.first != self.second
+
+
+def split_modes(pool, first: int, splits: list[np.ndarray]) -> SplitModes:
     """Modal labels of both groups of each split of ``pool`` [M, N]: for each ``order`` in ``splits`` (model
-    indices, e.g. a permutation), the first ``first`` models form one group and the rest the other.
-    Returns two [len(splits), N] arrays of modes and, [len(splits), N], the share of the first group's
-    votes that its mode got (its vote margin). Few classes are counted for many splits at once (a matrix
-    product over one-hot predictions); otherwise split by split with ``modal_labels``."""
+    indices, e.g. a permutation), the first ``first`` models form one group and the rest the other. Equal
+    to ``modal_labels`` of each group, tie rule included.
+
+    Per image, only labels that some split could make a group's mode are counted: a label given by t of
+    the M models gets at least t - (M - group size) votes in a group, so a label with fewer votes than
+    the most frequent one's floor never wins. Images left with one candidate have the same modes in
+    every split (``SplitModes.fixed``). On the others the candidates are relabelled by rank (few per image)
+    and the vote counts of all splits are one matrix product of group memberships with one-hot ranks, in
+    blocks of images with as many candidates: time and memory do not grow with the number of classes."""
     pool = np.asarray(pool)
     m, n = pool.shape
-    num_classes = int(pool.max()) + 1 if pool.size else 1
-    if not splits:
-        empty = np.empty((0, n), dtype=np.int64)
-        return empty, empty.copy(), np.empty((0, n), dtype=np.float32)
-    if pool.min(initial=0) < 0 or num_classes > 256 or m * n * num_classes > 50_000_000:
-        a = np.stack([modal_labels(pool[order[:first]]) for order in splits])
-        b = np.stack([modal_labels(pool[order[first:]]) for order in splits])
-        share = np.stack([(pool[order[:first]] == mode).mean(axis=0) for order, mode in zip(splits, a, strict=True)])
-        return a, b, share.astype(np.float32)
-    # where every model of the pool agrees, so do both groups: count only the other examples
-    contested = np.flatnonzero((pool != pool[0]).any(axis=0))
-    modes = [np.broadcast_to(pool[0], (len(splits), n)).astype(np.int64) for _ in range(2)]
-    share = np.ones((len(splits), n), dtype=np.float32)
-    if not len(contested):
-        return modes[0], modes[1], share
-    sub = pool[:, contested]
-    width = len(contested) * num_classes
-    onehot = np.zeros((m, len(contested), num_classes), dtype=np.float32)
-    onehot[np.arange(m)[:, None], np.arange(len(contested))[None, :], sub] = 1.0
-    onehot = onehot.reshape(m, width)
-    members = np.zeros((2, len(splits), m), dtype=np.float32)
+    if not np.issubdtype(pool.dtype, np.integer):
+        raise ValueError(f"predictions must hold integer class indices, got dtype {pool.dtype}")
+    sizes = {len(order) - first for order in splits} or {m - first}
+    if not 1 <= first <= m - 1 or min(sizes) < 1:
+        raise ValueError(f"both groups need a model: the first {first} of splits of sizes {sorted(sizes)}")
+    members = np.zeros((2, len(splits), m + 1), dtype=np.float32)  # the last column adds each label's rank
+    members[:, :, m] = 1.0
     for row, order in enumerate(splits):
         members[0, row, order[:first]] = 1.0
         members[1, row, order[first:]] = 1.0
-    chunk = max(1, 4_000_000 // width)
-    for group in range(2):
-        for start in range(0, len(splits), chunk):
-            counts = (members[group, start : start + chunk] @ onehot).reshape(-1, len(contested), num_classes)
-            # the largest of the tied modes, as modal_labels
-            modes[group][start : start + chunk, contested] = num_classes - 1 - np.argmax(counts[:, :, ::-1], axis=2)
-            if group == 0:
-                share[start : start + chunk, contested] = counts.max(axis=2) / first
-    return modes[0], modes[1], share
+    fixed = pool[0].copy()
+    contested = np.flatnonzero((pool != pool[0]).any(axis=0))
+    ranks, label_of = _relabel(pool[:, contested])
+    c = len(contested)
+    totals = np.bincount((np.arange(c) * m + ranks).ravel(), minlength=c * m).reshape(c, m)  # [image, rank]
+    # the fewest votes the most frequent label can get in a group, over both groups' sizes
+    floor = np.maximum(totals.max(axis=1) - (m - min(first, *sizes)), 1)
+    candidate = totals >= floor[:, None]
+    count = candidate.sum(axis=1)
+    decided = count == 1
+    fixed[contested[decided]] = label_of[decided, np.argmax(candidate[decided], axis=1)]
+    varying = np.flatnonzero(~decided)
+    varying = varying[np.argsort(count[varying], kind="stable")]  # by number of candidates: blocks are slices
+    modes = np.empty((2, len(splits), len(varying)), dtype=np.int32)  # class indices; half of int64's traffic
+    share = np.empty((len(splits), len(varying)), dtype=np.float32)
+    # each varying image's candidates relabelled 0..count-1 in rank order; other votes are dropped
+    new_rank = np.cumsum(candidate, axis=1) - 1
+    depths = count[varying]
+    for depth in np.unique(depths):
+        low, high = np.searchsorted(depths, [depth, depth + 1])
+        step = max(1, SPLIT_BLOCK // (len(splits) * depth))
+        for start in range(low, high, step):
+            where = slice(start, min(start + step, high))
+            block = varying[where]
+            width = len(block)
+            kept = candidate[block[None, :], ranks[:, block]]  # [M, width]: the vote is for a candidate
+            slot = new_rank[block[None, :], ranks[:, block]] * width + np.arange(width)  # column rank * width + j
+            onehot = np.zeros((m + 1, depth * width), dtype=np.float32)
+            onehot[np.nonzero(kept)[0], slot[kept]] = depth
+            onehot[m] = np.repeat(np.arange(depth), width)
+            # [depth * width]: the label of each candidate rank, rank-major as the columns of onehot
+            candidates = np.nonzero(candidate[block])[1].reshape(width, depth).T
+            labels = label_of[block[None, :], candidates].ravel().astype(np.int32)
+            for group in range(2):
+                # votes * depth + rank: its maximum is the most votes, ties to the larger rank (label)
+                key = (members[group] @ onehot).reshape(len(splits), depth, width).max(axis=1).astype(np.int32)
+                most, rank = np.divmod(key, np.int32(depth))
+                labels.take(rank * width + np.arange(width, dtype=np.int32), out=modes[group][:, where])
+                if group == 0:
+                    np.divide(most, first, out=share[:, where], dtype=np.float32)
+    return SplitModes(fixed, contested[varying], modes[0], modes[1], share)
 
 
 def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scorers=None, labels=None) -> pd.DataFrame:
@@ -200,15 +270,7 @@ def permutation_floor(reference, sparse, repeats: int = 200, seed: int = 0, scor
         hits = (scorers == labels).mean(axis=0)
     rng = np.random.default_rng(seed)
     orders = [rng.permutation(len(pool)) for _ in range(repeats)]
-    modes_a, modes_b, share = split_modes(pool, len(reference), orders)
-    masks = modes_a != modes_b  # [repeats, N]
-    n_pie = masks.sum(axis=1)
-    held = np.full(repeats, np.nan)
-    if hits is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            held = np.where(n_pie > 0, masks @ hits / n_pie, np.nan)
-    table = pd.DataFrame({"repeat": np.arange(repeats), "n_pie": n_pie.astype(int), "held_out_top1": held})
-    return pd.concat([table, margin_profile(masks, share, hits)], axis=1) if hits is not None else table
+    return _disagreement_table(split_modes(pool, len(reference), orders), hits)
 
 
 def permuted_hardness_difference(
@@ -222,12 +284,19 @@ def permuted_hardness_difference(
     dense_modes = modal_labels(reference)
     pool = np.concatenate([np.asarray(low), np.asarray(high)])
     rng = np.random.default_rng(seed)
-    modes_a, modes_b, _ = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
-    a, b = modes_a != dense_modes, modes_b != dense_modes  # [repeats, N] each
-    n_a, n_b = a.sum(axis=1), b.sum(axis=1)
+    modes = split_modes(pool, len(low), [rng.permutation(len(pool)) for _ in range(repeats)])
+    # PIEs among the images no split changes are in both groups' sets of every split
+    steady = np.ones(len(hits), dtype=bool)
+    steady[modes.varying] = False
+    steady &= modes.fixed != dense_modes
+    hits_varying, dense_varying = hits[modes.varying], dense_modes[modes.varying]
+    sizes, sums = [], []
+    for group in (modes.first, modes.second):
+        pie = group != dense_varying  # [repeats, V]
+        sizes.append(steady.sum() + pie.sum(axis=1))
+        sums.append(hits[steady].sum() + pie @ hits_varying)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where((n_a > 0) & (n_b > 0), a @ hits / n_a - b @ hits / n_b, np.nan)
-    return out
+        return np.where((sizes[0] > 0) & (sizes[1] > 0), sums[0] / sizes[0] - sums[1] / sizes[1], np.nan)
 
 
 HARDNESS_COLUMNS = [

@@ -312,22 +312,28 @@ def _split_counts(accuracy, model_accuracy, splits, alpha, corrections, shift) -
         shifted.append(accuracy[group] - shift_by)
     p = _welch_many(*shifted)
     difference = shifted[0].mean(axis=1) - shifted[1].mean(axis=1)  # [S, C]
-    rows = []
-    for repeat in range(len(splits)):
-        for correction in corrections:
-            significant = np.nan_to_num(adjust_p_values(p[repeat], correction), nan=1.0) <= alpha
-            rows.append(
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a split whose classes are all NaN: NaN, as it should
+        mean_abs, max_abs = np.nanmean(np.abs(difference), axis=1), np.nanmax(np.abs(difference), axis=1)
+    frames = []
+    for correction in corrections:
+        adjusted = p if correction is None else np.stack([adjust_p_values(row, correction) for row in p])
+        significant = np.nan_to_num(adjusted, nan=1.0) <= alpha
+        frames.append(
+            pd.DataFrame(
                 {
-                    "repeat": repeat,
+                    "repeat": np.arange(len(splits)),
                     "correction": correction or "none",
-                    "n_significant": int(significant.sum()),
-                    "n_increase": int((significant & (difference[repeat] > 0)).sum()),
-                    "n_decrease": int((significant & (difference[repeat] < 0)).sum()),
-                    "mean_abs_difference": float(np.nanmean(np.abs(difference[repeat]))),
-                    "max_abs_difference": float(np.nanmax(np.abs(difference[repeat]))),
+                    "n_significant": significant.sum(axis=1),
+                    "n_increase": (significant & (difference > 0)).sum(axis=1),
+                    "n_decrease": (significant & (difference < 0)).sum(axis=1),
+                    "mean_abs_difference": mean_abs,
+                    "max_abs_difference": max_abs,
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    # one row per split and correction, split by split
+    return pd.concat(frames).sort_values("repeat", kind="stable").reset_index(drop=True)
 
 
 def _welch_many(a: np.ndarray, b: np.ndarray) -> np.ndarray:
