@@ -85,6 +85,7 @@ def test_architectures_runs():
     assert "strided-flat" in out and "old" in out and "machine:" in out
 
 
+@pytest.mark.ray  # in the Ray tests' worker under make test: one Ray instance at a time
 def test_ray_overhead_runs_and_ends_with_its_overhead():
     import re
 
