@@ -33,6 +33,7 @@ from pruning_impact.foundations.profiles import get_profile
 from pruning_impact.robustness.attacks import pgd
 from pruning_impact.robustness.corruptions import corrupt
 from pruning_impact.training.datasets import CIFAR10_FOLDER, CIFAR10_TEST_BATCH, load_dataset
+from pruning_impact.training.images import images_to_input
 from pruning_impact.training.inference import autocast, mixed_precision, predict_logits
 from pruning_impact.training.models import build_model, multiply_adds
 from pruning_impact.training.train import build_optimizer
@@ -52,12 +53,6 @@ def cifar_images(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor,
     images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, 10, (count,), generator=generator)
     return images, labels, f"synthetic (no CIFAR-10 in {folder})"
-
-
-def normalized(images: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std
 
 
 def synchronize(device: torch.device) -> None:
@@ -134,13 +129,14 @@ def grouped_training(model_settings, data, batch: int, group: int, device, preci
     xs = torch.stack([data[0][:batch]] * group).to(device)
     ys = torch.stack([data[1][:batch]] * group).to(device)
 
+    training = get_profile("cifar10-wrn").training
+
     def step():
         grads, _ = step_all(params, buffers, xs, ys)
         with torch.no_grad():
-            for name, value in params.items():  # SGD with momentum and weight decay, element by element
-                g = grads[name] + 5e-4 * value
-                momentum[name].mul_(0.9).add_(g)
-                value.sub_(0.1 * momentum[name])
+            for name, value in params.items():  # the profile's SGD, element by element
+                momentum[name].mul_(training.momentum).add_(grads[name] + training.weight_decay * value)
+                value.sub_(training.lr * momentum[name])
 
     return _rate(step, device, batch * group, seconds)
 
@@ -160,9 +156,9 @@ def robustness_rates(model_settings, images, labels, device, precision, count: i
     model = build_model(model_settings, (3, 32, 32), 10).to(device, memory_format=torch.channels_last).eval()
     images, labels = images[:count], labels[:count]
     started = time.perf_counter()
-    corrupted = corrupt(images.permute(0, 2, 3, 1).numpy(), "gaussian_noise", 3)  # [N, H, W, C] uint8
+    corrupted = corrupt(images.permute(0, 2, 3, 1).numpy(), "gaussian_noise", 3)  # [N, H, W, C] uint8, as stored
     corrupting = count / (time.perf_counter() - started)
-    inputs = normalized(torch.from_numpy(corrupted).permute(0, 3, 1, 2))
+    inputs = images_to_input("cifar10", corrupted)
     predict_logits(model, inputs[:batch], device, batch, precision)  # warm-up
     synchronize(device)
     started = time.perf_counter()
@@ -204,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict:
         batch, seconds, count, matrix = 8, args.seconds or 0.5, 32, 256
     precision = mixed_precision(device, settings.training.amp)
     images, labels, source = cifar_images(max(count, batch))
-    data = (normalized(images), labels)
+    data = (images_to_input("cifar10", images.permute(0, 2, 3, 1).numpy()), labels)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     print(f"device: {name} ({device.type}); data: {source}; precision: {precision or torch.float32}")
     flops_per_image = 3 * 2 * multiply_adds(build_model(model_settings, (3, 32, 32), 10), (3, 32, 32))
